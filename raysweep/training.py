@@ -1,0 +1,90 @@
+"""Fine-tuning on the labeled set: SGD-momentum (or AdamW), HyperRule schedule, validation-free stop."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from raysweep.config import TrainConfig
+from raysweep.data.base import ALDataset
+from raysweep.models.base import ModelAdapter
+from raysweep.stopping import ValidationFreeStopping, hyperrule_lr_factor
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    steps: int
+    initial_loss: float
+    final_loss: float  # mean loss of the last check window
+    stop_reason: str  # "loss_ratio" or "max_steps"
+    seconds: float
+
+
+def make_optimizer(module: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in module.parameters() if p.requires_grad]
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(
+            params, lr=config.lr, eps=config.adam_eps, weight_decay=config.weight_decay
+        )
+    return torch.optim.SGD(
+        params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+    )
+
+
+def _batches(labeled: np.ndarray, batch_size: int, generator: torch.Generator):
+    """Endless mini-batches of labeled dataset indices, reshuffled every epoch by ``generator``."""
+    while True:
+        order = torch.randperm(len(labeled), generator=generator).numpy()
+        for start in range(0, len(order), batch_size):
+            yield labeled[order[start : start + batch_size]]
+
+
+def fine_tune(
+    module: nn.Module,
+    adapter: ModelAdapter,
+    dataset: ALDataset,
+    labeled: np.ndarray,
+    config: TrainConfig,
+    generator: torch.Generator,
+    device: torch.device,
+) -> TrainReport:
+    """Train ``module`` in place on ``labeled`` until the validation-free stopping rule fires."""
+    start = time.perf_counter()
+    module.to(device).train()
+    optimizer = make_optimizer(module, config)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: hyperrule_lr_factor(step, config.warmup_steps, config.lr_milestones)
+    )
+    stopping = ValidationFreeStopping(config.stop_ratio, config.check_every, config.max_steps)
+    loss_fn = nn.CrossEntropyLoss()
+    labels = torch.from_numpy(dataset.labels)
+    batches = _batches(labeled, config.batch_size, generator)
+    step, last_loss = 0, float("nan")
+    while True:
+        optimizer.zero_grad(set_to_none=True)
+        step_loss = 0.0
+        for _ in range(config.grad_accum):
+            indices = next(batches)
+            inputs = adapter.prepare(dataset.inputs.take(indices), device)
+            loss = loss_fn(adapter.logits(module, inputs), labels[indices].to(device))
+            (loss / config.grad_accum).backward()
+            step_loss += loss.item() / config.grad_accum
+        optimizer.step()
+        schedule.step()
+        step += 1
+        last_loss = step_loss
+        if not np.isfinite(step_loss):
+            raise FloatingPointError(f"training loss is {step_loss} at step {step}; lower train.lr")
+        if stopping.update(step, step_loss):
+            break
+    return TrainReport(
+        steps=step,
+        initial_loss=float(stopping.initial_loss or last_loss),
+        final_loss=last_loss,
+        stop_reason=stopping.reason,
+        seconds=time.perf_counter() - start,
+    )
