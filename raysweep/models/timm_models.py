@@ -56,7 +56,7 @@ class TimmImageModel(ModelAdapter):
             torch.manual_seed(init_seed)  # the random head (or whole random net) is seeded
             try:
                 return timm.create_model(self.timm_name, pretrained=self.pretrained, **kwargs)
-            except (RuntimeError, OSError, KeyError) as exc:
+            except Exception as exc:  # a corrupt file raises many types (IndexError, EOFError, ...)
                 first_line = (
                     str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 )

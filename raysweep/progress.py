@@ -1,0 +1,65 @@
+"""Live sweep progress: trials done / running / pending, and what each running trial is doing."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ray.tune import Callback
+
+
+class SweepProgress(Callback):
+    """Prints one status line per trial result, at most every ``interval`` seconds, plus completions."""
+
+    def __init__(
+        self, total: int, interval: float = 5.0, metric: str = "test/worst_group_accuracy"
+    ) -> None:
+        self.total = total
+        self.interval = interval
+        self.metric = metric
+        self._last_print = 0.0
+        self._latest: dict[str, dict[str, Any]] = {}
+        self._done_before = 0  # trials finished in earlier studies of this sweep
+        self._study_done = 0
+
+    def on_trial_result(
+        self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **info: Any
+    ) -> None:
+        self._latest[trial.trial_id] = result
+        if time.monotonic() - self._last_print >= self.interval:
+            self._print(trials)
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._print(trials, finished=trial)
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._print(trials, finished=trial, failed=True)
+
+    def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
+        self._done_before += sum(t.status in ("TERMINATED", "ERROR") for t in trials)
+
+    def _print(self, trials: list[Any], finished: Any = None, failed: bool = False) -> None:
+        self._last_print = time.monotonic()
+        counts = {"TERMINATED": 0, "RUNNING": 0, "PENDING": 0, "ERROR": 0, "PAUSED": 0}
+        for t in trials:
+            counts[t.status] = counts.get(t.status, 0) + 1
+        done = self._done_before + counts["TERMINATED"]
+        not_started = max(self.total - done - counts["ERROR"] - counts["RUNNING"], 0)
+        line = (
+            f"[raysweep] {done}/{self.total} done, {counts['RUNNING']} running, "
+            f"{not_started} pending, {counts['ERROR']} failed"
+        )
+        if finished is not None:
+            line += f" | {'FAILED' if failed else 'finished'} {finished}"
+        print(line, flush=True)
+        for t in trials:
+            if t.status != "RUNNING" or t.trial_id not in self._latest:
+                continue
+            result = self._latest[t.trial_id]
+            value = result.get(self.metric)
+            shown = f", {self.metric}={value:.3f}" if isinstance(value, float) else ""
+            print(
+                f"[raysweep]   {t}: round {result.get('round', 0) + 1}/{result.get('rounds_total', '?')}, "
+                f"{result.get('n_labels', '?')} labels{shown}",
+                flush=True,
+            )

@@ -1,0 +1,138 @@
+"""The sweep-level report: read every finished trial's curve back from MLflow, compare strategies.
+
+MLflow is the source of truth, so a resumed sweep reports on trials finished by an earlier driver
+too. Results go to the parent run as metrics (``efficiency/<cell>/<strategy>/...``), a table
+(JSON for the MLflow UI, CSV, text) and one learning-curve plot per comparison group.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from mlflow.entities import Metric
+from mlflow.tracking import MlflowClient
+
+from raysweep.jobs import SweepJob
+from raysweep.plots import plot_learning_curves
+from raysweep.report import Curve, format_table, group_by_strategy, label_efficiency_table
+from raysweep.tracking import TAG_GROUP, metric_key
+
+
+def collect_curves(
+    client: MlflowClient, experiment_id: str, parent_run_id: str, metric: str
+) -> dict[str, list[Curve]]:
+    """Finished child runs' histories of ``metric``, grouped by comparison group.
+
+    Optuna cells contribute only their best configuration (runs tagged ``raysweep.best=false`` are
+    left out), so every strategy is compared at its tuned hyperparameters.
+    """
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`mlflow.parentRunId` = '{parent_run_id}' and attributes.status = 'FINISHED'",
+        max_results=50_000,
+    )
+    groups: dict[str, list[Curve]] = {}
+    for run in runs:
+        tags = run.data.tags
+        if tags.get("raysweep.best") == "false":
+            continue
+        history = sorted(
+            client.get_metric_history(run.info.run_id, metric_key(metric)), key=lambda m: m.step
+        )
+        if not history:
+            continue
+        curve = Curve(
+            strategy=tags["strategy"],
+            seed=int(tags["seed"]),
+            labels=np.array([m.step for m in history], dtype=np.int64),
+            values=np.array([m.value for m in history], dtype=np.float64),
+        )
+        groups.setdefault(tags[TAG_GROUP], []).append(curve)
+    return groups
+
+
+def report_sweep(job: SweepJob, client: MlflowClient, parent_run_id: str) -> dict[str, Any]:
+    """Label-efficiency table of every group with the reference strategy, logged on the parent run."""
+    metric = job.search.objective.metric
+    experiment_id = client.get_run(parent_run_id).info.experiment_id
+    groups = collect_curves(client, experiment_id, parent_run_id, metric)
+    comparable = {
+        g: cs for g, cs in groups.items() if job.reference_strategy in group_by_strategy(cs)
+    }
+    higher = job.search.objective.mode == "max"
+    table = label_efficiency_table(
+        comparable,
+        baseline=job.reference_strategy,
+        target=job.target_metric,
+        higher_is_better=higher,
+    )
+    _log_table(client, parent_run_id, table, comparable, metric, job.reference_strategy)
+    text = format_table(table) if len(table) else "(no finished trials to compare)"
+    return {"table": table, "text": text, "metric": metric, "groups": sorted(groups)}
+
+
+def _log_table(
+    client: MlflowClient,
+    run_id: str,
+    table: pd.DataFrame,
+    groups: dict[str, list[Curve]],
+    metric: str,
+) -> None:
+    metrics = []
+    for row in table.to_dict("records"):
+        prefix = metric_key(f"efficiency/{row['cell']}/{row['strategy']}")
+        for column in (
+            "ratio_mean",
+            "ratio_ci_low",
+            "ratio_ci_high",
+            "ratio_of_mean_curves",
+            "final_mean",
+            "auc_mean",
+        ):
+            value = row[column]
+            if value is not None and isinstance(value, float | int) and math.isfinite(value):
+                metrics.append(Metric(f"{prefix}/{column}", float(value), 0, 0))
+        metrics.append(Metric(f"{prefix}/failure", float(bool(row["failure"])), 0, 0))
+    for start in range(0, len(metrics), 500):
+        client.log_batch(run_id, metrics=metrics[start : start + 500])
+    if len(table):
+        client.log_table(
+            run_id,
+            data=table.astype(object).where(table.notna(), None),
+            artifact_file="label_efficiency.json",
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        table.to_csv(Path(tmp) / "label_efficiency.csv", index=False)
+        (Path(tmp) / "label_efficiency.txt").write_text(format_table(table) if len(table) else "")
+        failures = table[table["failure"].astype(bool)] if len(table) else table
+        failures.to_csv(Path(tmp) / "failure_cases.csv", index=False)
+        for group, curves in groups.items():
+            name = metric_key(group).replace("/", "__")
+            plot_learning_curves(
+                group_by_strategy(curves), metric, Path(tmp) / "plots" / f"{name}.png", title=group
+            )
+        client.log_artifacts(run_id, tmp)
+
+
+def print_summary(report: dict[str, Any]) -> None:
+    print()
+    print(
+        f"Label efficiency on {report['metric']} (labels random needs / labels the strategy needs):"
+    )
+    print(report["text"])
+    uri = report["tracking_uri"]
+    print()
+    print(
+        f"MLflow parent run {report['parent_run_id']} (experiment {report['experiment_id']}). Open the UI with:"
+    )
+    if uri.startswith(("http://", "https://")):
+        print(f"  open {uri}/#/experiments/{report['experiment_id']}")
+    else:
+        print(
+            f"  mlflow ui --backend-store-uri {uri} --port 5000   # then open http://127.0.0.1:5000"
+        )

@@ -1,0 +1,103 @@
+"""The Ray Tune trainable: one trial = one AL trajectory, reported and checkpointed every round."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ray import tune
+
+from raysweep.config import TrajectorySpec
+from raysweep.loop import Trajectory
+from raysweep.report import area_under_curve
+from raysweep.tracking import TAG_CELL, TAG_CONFIG, TAG_GROUP, TrialTracker, flatten
+
+RUN_ID_FILE = "mlflow_run_id.txt"
+CONTEXT_KEY = "raysweep"  # sweep-level context in the trial config (not a hyperparameter)
+
+
+def objective_value(records: list[Any], metric: str, summary: str) -> float | None:
+    """The Optuna objective so far: area under the curve of ``metric`` (mean height) or its last value."""
+    points = [(r.n_labels, r.flat_metrics()[metric]) for r in records if metric in r.flat_metrics()]
+    if not points:
+        return None
+    if summary == "final" or len(points) == 1:
+        return float(points[-1][1])
+    labels, values = zip(*points, strict=True)
+    return area_under_curve(np.array(labels), np.array(values))
+
+
+def trial_spec(config: dict[str, Any]) -> TrajectorySpec:
+    """The trial's trajectory: the cell's spec, its seed, and any sampled hyperparameters."""
+    spec = {
+        **config["spec"],
+        "recipe": dict(config["spec"]["recipe"]),
+        "train": dict(config["spec"]["train"]),
+    }
+    for section in ("strategy_args", "model_args"):
+        spec[section] = dict(spec.get(section, {}))
+    seeds = config.get("seeds")
+    if seeds is not None:  # Optuna path: Repeater numbers the repeats of one configuration
+        spec["seed"] = seeds[int(config.get("__trial_index__", 0))]
+    for encoded, value in (config.get("hp") or {}).items():
+        section, key = encoded.split("__", 1)
+        spec[section][key] = value
+    return TrajectorySpec.from_dict(spec)
+
+
+def run_trial(config: dict[str, Any]) -> None:
+    """Run (or continue) one trajectory; report metrics and a round checkpoint after every round."""
+    if "trial" in config:  # grid studies wrap the trial's fixed entry in one grid_search axis
+        config = {**config["trial"], CONTEXT_KEY: config[CONTEXT_KEY]}
+    context = config[CONTEXT_KEY]
+    spec = trial_spec(config)
+    trajectory = Trajectory(spec)
+    run_id = None
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as directory:
+            trajectory.restore(directory)
+            run_id = (Path(directory) / RUN_ID_FILE).read_text().strip()
+    hparams = {k: v for k, v in flatten("", spec.to_dict()).items()}
+    tracker = TrialTracker(
+        context["tracking_uri"],
+        context["experiment_id"],
+        context["parent_run_id"],
+        run_name=f"{config['cell']}-seed{spec.seed}",
+        tags={
+            TAG_CELL: config["cell"],
+            TAG_GROUP: config["group"],
+            TAG_CONFIG: config.get("config_id", config["cell"]),
+            "raysweep.sweep_id": context["sweep_id"],
+            "dataset": spec.dataset,
+            "model": spec.model,
+            "pretrained": str(spec.pretrained),
+            "strategy": spec.strategy,
+            "seed": str(spec.seed),
+        },
+        params=hparams,
+        run_id=run_id,
+    )
+    objective_metric, summary = context["objective_metric"], context["objective_summary"]
+    try:
+        for record in trajectory.rounds():
+            tracker.log_round(record)
+            metrics = {
+                "round": record.round,
+                "n_labels": record.n_labels,
+                "rounds_total": trajectory.n_rounds,
+                **{k: v for k, v in record.flat_metrics().items() if "/group/" not in k},
+            }
+            objective = objective_value(trajectory.records, objective_metric, summary)
+            if objective is not None:
+                metrics["objective"] = objective
+            with tempfile.TemporaryDirectory() as tmp:
+                trajectory.save(tmp)
+                (Path(tmp) / RUN_ID_FILE).write_text(tracker.run_id)
+                tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(tmp))
+        tracker.finish(trajectory.records, trajectory.dataset.group_names, objective_metric)
+    except Exception as exc:  # a killed worker raises nothing: its run stays RUNNING, resumed later
+        tracker.fail(exc)
+        raise
