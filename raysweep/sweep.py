@@ -139,7 +139,7 @@ def run_sweep(job: SweepJob, resume: bool | None = None) -> dict[str, Any]:
     }
     storage = str(Path(job.storage_path).resolve())
     started = time.time()
-    progress = SweepProgress(total=job.n_trials())
+    progress = SweepProgress(total=job.n_trials(), metric=job.search.objective.metric)
     for study in plan_studies(job):
         _run_study(job, study, context, storage, resume, progress)
     from raysweep.sweep_report import report_sweep

@@ -82,6 +82,7 @@ def _log_table(
     table: pd.DataFrame,
     groups: dict[str, list[Curve]],
     metric: str,
+    baseline: str,
 ) -> None:
     metrics = []
     for row in table.to_dict("records"):
