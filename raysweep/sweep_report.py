@@ -115,7 +115,11 @@ def _log_table(
         for group, curves in groups.items():
             name = metric_key(group).replace("/", "__")
             plot_learning_curves(
-                group_by_strategy(curves), metric, Path(tmp) / "plots" / f"{name}.png", title=group
+                group_by_strategy(curves),
+                metric,
+                Path(tmp) / "plots" / f"{name}.png",
+                title=group,
+                baseline=baseline,
             )
         client.log_artifacts(run_id, tmp)
 
