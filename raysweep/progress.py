@@ -43,6 +43,9 @@ class SweepProgress(Callback):
         counts = {"TERMINATED": 0, "RUNNING": 0, "PENDING": 0, "ERROR": 0, "PAUSED": 0}
         for t in trials:
             counts[t.status] = counts.get(t.status, 0) + 1
+        if finished is not None and finished.status == "RUNNING":  # callbacks run before the status flips
+            counts["RUNNING"] -= 1
+            counts["ERROR" if failed else "TERMINATED"] += 1
         done = self._done_before + counts["TERMINATED"]
         not_started = max(self.total - done - counts["ERROR"] - counts["RUNNING"], 0)
         line = (
@@ -53,7 +56,7 @@ class SweepProgress(Callback):
             line += f" | {'FAILED' if failed else 'finished'} {finished}"
         print(line, flush=True)
         for t in trials:
-            if t.status != "RUNNING" or t.trial_id not in self._latest:
+            if t.status != "RUNNING" or t is finished or t.trial_id not in self._latest:
                 continue
             result = self._latest[t.trial_id]
             value = result.get(self.metric)

@@ -145,7 +145,9 @@ def run_sweep(job: SweepJob, resume: bool | None = None) -> dict[str, Any]:
     from raysweep.sweep_report import report_sweep
 
     report = report_sweep(job, client, parent)
-    client.log_metric(parent, "sweep/wall_seconds", time.time() - started)
+    report["wall_seconds"] = time.time() - started
+    report["max_concurrent"] = job.max_concurrent
+    client.log_metric(parent, "sweep/wall_seconds", report["wall_seconds"])
     client.set_terminated(parent, "FINISHED")
     report["parent_run_id"] = parent
     report["experiment_id"] = experiment_id

@@ -73,7 +73,25 @@ def report_sweep(job: SweepJob, client: MlflowClient, parent_run_id: str) -> dic
     )
     _log_table(client, parent_run_id, table, comparable, metric, job.reference_strategy)
     text = format_table(table) if len(table) else "(no finished trials to compare)"
-    return {"table": table, "text": text, "metric": metric, "groups": sorted(groups)}
+    return {
+        "table": table,
+        "text": text,
+        "metric": metric,
+        "groups": sorted(groups),
+        "trial_seconds": trial_seconds(client, experiment_id, parent_run_id),
+    }
+
+
+def trial_seconds(client: MlflowClient, experiment_id: str, parent_run_id: str) -> list[float]:
+    """Wall time of every finished trial (its last attempt), for the sweep-overhead figure."""
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`mlflow.parentRunId` = '{parent_run_id}' and attributes.status = 'FINISHED'",
+        max_results=50_000,
+    )
+    return [
+        run.data.metrics["trial/seconds"] for run in runs if "trial/seconds" in run.data.metrics
+    ]
 
 
 def _log_table(
@@ -131,6 +149,13 @@ def print_summary(report: dict[str, Any]) -> None:
     )
     print(report["text"])
     uri = report["tracking_uri"]
+    if "wall_seconds" in report:
+        compute = sum(report["trial_seconds"])
+        overhead = report["wall_seconds"] - compute / report["max_concurrent"]
+        print(
+            f"\nSweep wall time {report['wall_seconds']:.0f} s; {len(report['trial_seconds'])} trials computed "
+            f"{compute:.0f} s in all; overhead (wall - compute / {report['max_concurrent']} concurrent) {overhead:.0f} s"
+        )
     print()
     print(
         f"MLflow parent run {report['parent_run_id']} (experiment {report['experiment_id']}). Open the UI with:"

@@ -33,6 +33,9 @@ TAG_CELL = "raysweep.cell"
 TAG_GROUP = "raysweep.group"
 TAG_CONFIG = "raysweep.config_id"
 TAG_FAILURE = "raysweep.failure"
+TAG_TRIAL_KEY = (
+    "raysweep.trial_key"  # identity of a trial within its sweep: cell, seed, sampled values
+)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_\-./ :]")
 
 
@@ -161,6 +164,10 @@ class TrialTracker:
     ) -> None:
         self.client = MlflowClient(tracking_uri)
         if run_id is None:
+            # a trial that died before its first checkpoint has a run but no run id to carry:
+            # find it by the trial's identity instead of opening a duplicate
+            run_id = self._find_existing(experiment_id, parent_run_id, tags.get(TAG_TRIAL_KEY))
+        if run_id is None:
             run = self.client.create_run(
                 experiment_id,
                 run_name=run_name,
@@ -177,6 +184,18 @@ class TrialTracker:
         self.run_id = run_id
         history = self.client.get_metric_history(run_id, STEP_METRIC)
         self._logged_steps = {int(m.step) for m in history}
+
+    def _find_existing(
+        self, experiment_id: str, parent_run_id: str, trial_key: str | None
+    ) -> str | None:
+        if trial_key is None:
+            return None
+        found = self.client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.`mlflow.parentRunId` = '{parent_run_id}' and tags.`{TAG_TRIAL_KEY}` = '{trial_key}'",
+            max_results=1,
+        )
+        return found[0].info.run_id if found else None
 
     def log_round(self, record: RoundRecord) -> None:
         if record.n_labels in self._logged_steps:

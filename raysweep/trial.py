@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import signal
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +17,7 @@ from ray import tune
 from raysweep.config import TrajectorySpec
 from raysweep.loop import Trajectory
 from raysweep.report import area_under_curve
-from raysweep.tracking import TAG_CELL, TAG_CONFIG, TAG_GROUP, TrialTracker, flatten
+from raysweep.tracking import TAG_CELL, TAG_CONFIG, TAG_GROUP, TAG_TRIAL_KEY, TrialTracker, flatten
 
 RUN_ID_FILE = "mlflow_run_id.txt"
 CONTEXT_KEY = "raysweep"  # sweep-level context in the trial config (not a hyperparameter)
@@ -27,6 +32,33 @@ def objective_value(records: list[Any], metric: str, summary: str) -> float | No
         return float(points[-1][1])
     labels, values = zip(*points, strict=True)
     return area_under_curve(np.array(labels), np.array(values))
+
+
+FAULT_ENV = "RAYSWEEP_FAULT_KILL_AFTER_ROUND"
+
+
+def inject_fault(round_index: int, trial_id: str) -> None:
+    """Chaos testing, off unless ``RAYSWEEP_FAULT_KILL_AFTER_ROUND=<round>:<marker dir>`` is set.
+
+    SIGKILLs this trial's worker process right after round ``<round>`` was checkpointed, once per
+    trial (a marker file remembers), so tests can prove a retry resumes from the last round.
+    """
+    setting = os.environ.get(FAULT_ENV)
+    if not setting:
+        return
+    at_round, marker_dir = setting.split(":", 1)
+    marker = Path(marker_dir) / f"{trial_id}.killed"
+    if int(at_round) != round_index or marker.exists():
+        return
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def trial_key(cell: str, seed: int, sampled: dict[str, Any] | None) -> str:
+    """A short stable id of one trial within its sweep (for finding its MLflow run again)."""
+    raw = json.dumps([cell, seed, sampled or {}], sort_keys=True, default=str)
+    return hashlib.sha1(raw.encode()).hexdigest()[:20]
 
 
 def trial_spec(config: dict[str, Any]) -> TrajectorySpec:
@@ -53,6 +85,7 @@ def run_trial(config: dict[str, Any]) -> None:
         config = {**config["trial"], CONTEXT_KEY: config[CONTEXT_KEY]}
     context = config[CONTEXT_KEY]
     spec = trial_spec(config)
+    started = time.perf_counter()
     trajectory = Trajectory(spec)
     run_id = None
     checkpoint = tune.get_checkpoint()
@@ -76,6 +109,7 @@ def run_trial(config: dict[str, Any]) -> None:
             "pretrained": str(spec.pretrained),
             "strategy": spec.strategy,
             "seed": str(spec.seed),
+            TAG_TRIAL_KEY: trial_key(config["cell"], spec.seed, config.get("hp")),
         },
         params=hparams,
         run_id=run_id,
@@ -97,6 +131,8 @@ def run_trial(config: dict[str, Any]) -> None:
                 trajectory.save(tmp)
                 (Path(tmp) / RUN_ID_FILE).write_text(tracker.run_id)
                 tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(tmp))
+            inject_fault(record.round, tracker.run_id)
+        tracker.client.log_metric(tracker.run_id, "trial/seconds", time.perf_counter() - started)
         tracker.finish(trajectory.records, trajectory.dataset.group_names, objective_metric)
     except Exception as exc:  # a killed worker raises nothing: its run stays RUNNING, resumed later
         tracker.fail(exc)

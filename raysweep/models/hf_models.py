@@ -114,7 +114,7 @@ class HFTextModel(ModelAdapter):
         from transformers import AutoConfig, AutoModelForSequenceClassification
 
         with torch.random.fork_rng(devices=[]):
-            pass  # the random head (or whole random net) is seeded
+            torch.manual_seed(init_seed)  # the random head (or whole random net) is seeded
             try:
                 if self.pretrained:
                     return AutoModelForSequenceClassification.from_pretrained(
