@@ -250,7 +250,7 @@ class Trajectory:
         if self.spec.recipe.warm_start and self.state.next_round > 0:
             model = copy.deepcopy(self._original)
             model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-            self._warm_model = None  # MUTANT
+            self._warm_model = model
 
 
 def _check_selection(selected: np.ndarray, pool: np.ndarray, batch_size: int) -> None:

@@ -18,6 +18,7 @@ class ValidationFreeStopping:
     max_steps: int = 500
     initial_loss: float | None = None
     reason: str = ""
+    last_window_mean: float | None = None  # the training loss at the latest check
     _window: list[float] = field(default_factory=list)
 
     def update(self, step: int, loss: float) -> bool:
@@ -27,6 +28,7 @@ class ValidationFreeStopping:
         self._window.append(loss)
         if step % self.check_every == 0:
             window_mean = sum(self._window) / len(self._window)
+            self.last_window_mean = window_mean
             self._window.clear()
             if window_mean <= self.ratio * self.initial_loss:
                 self.reason = "loss_ratio"

@@ -19,7 +19,7 @@ from raysweep.stopping import ValidationFreeStopping, hyperrule_lr_factor
 class TrainReport:
     steps: int
     initial_loss: float
-    final_loss: float  # mean loss of the last check window
+    final_loss: float  # mean loss of the last check window (the last step's if no check ran)
     stop_reason: str  # "loss_ratio" or "max_steps"
     seconds: float
 
@@ -84,7 +84,7 @@ def fine_tune(
     return TrainReport(
         steps=step,
         initial_loss=float(stopping.initial_loss or last_loss),
-        final_loss=last_loss,
+        final_loss=stopping.last_window_mean if stopping.last_window_mean is not None else last_loss,
         stop_reason=stopping.reason,
         seconds=time.perf_counter() - start,
     )
