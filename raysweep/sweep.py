@@ -201,6 +201,7 @@ def _new_tuner(
             max_concurrent_trials=job.max_concurrent,
             trial_name_creator=_trial_name,
             trial_dirname_creator=_trial_name,
+            reuse_actors=True,  # keeps imports, datasets and cached embeddings warm between trials
         )
         return tune.Tuner(
             _trainable(job), param_space=param_space, tune_config=tune_config, run_config=run_config
@@ -232,6 +233,7 @@ def _new_tuner(
         num_samples=job.search.n_trials * len(job.seeds),
         trial_name_creator=_trial_name,
         trial_dirname_creator=_trial_name,
+            reuse_actors=True,  # keeps imports, datasets and cached embeddings warm between trials
     )
     return tune.Tuner(
         _trainable(job), param_space=param_space, tune_config=tune_config, run_config=run_config

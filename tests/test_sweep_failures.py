@@ -1,0 +1,68 @@
+"""A trial that fails for good is recorded as a FAILED MLflow run; the sweep goes on and reports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+
+def test_diverging_trials_fail_alone(tmp_path: Path) -> None:
+    job = yaml.safe_load((REPO / "jobs" / "smoke.yaml").read_text())
+    job["name"] = "failures"
+    job["seeds"] = 1
+    job["max_failures"] = 1  # one retry: it diverges again, then the trial is given up
+    # lr 1e12 makes the training loss infinite at step 2: a genuine runtime failure
+    job["search"]["space"] = {"train.lr": [0.01, 1.0e12]}
+    job["tracking"] = {"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": "failures"}
+    job["storage_path"] = str(tmp_path / "tune")
+    job_file = tmp_path / "failures.yaml"
+    job_file.write_text(yaml.safe_dump(job))
+
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    env.pop("RAY_ADDRESS", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "raysweep.run", "--job", str(job_file)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Label efficiency" in result.stdout
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("failures")
+    runs = client.search_runs(
+        [experiment.experiment_id], filter_string="tags.`raysweep.role` = 'trial'"
+    )
+    by_lr = {}
+    for run in runs:
+        by_lr.setdefault(float(run.data.params["train.lr"]), []).append(run)
+    assert sorted(by_lr) == [0.01, 1.0e12]
+    assert len(by_lr[1.0e12]) == 2, (
+        "one run per trial (strategies random and entropy), retries included"
+    )
+    for run in by_lr[1.0e12]:
+        assert run.info.status == "FAILED"
+        assert run.data.tags["raysweep.failure"] == "FloatingPointError"
+        assert "lower train.lr" in run.data.tags["raysweep.error"]
+        traceback_text = client.download_artifacts(run.info.run_id, "traceback.txt", str(tmp_path))
+        assert "FloatingPointError" in Path(traceback_text).read_text()
+    assert all(run.info.status == "FINISHED" for run in by_lr[0.01]), "the healthy cells still ran"
+    parent = client.search_runs(
+        [experiment.experiment_id], filter_string="tags.`raysweep.role` = 'sweep'"
+    )
+    assert len(parent) == 1
+    efficiency = [key for key in parent[0].data.metrics if key.startswith("efficiency/")]
+    assert efficiency and all("lr_0.01" in key for key in efficiency), efficiency
