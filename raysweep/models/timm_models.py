@@ -55,7 +55,7 @@ class TimmImageModel(ModelAdapter):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)  # the random head (or whole random net) is seeded
             try:
-                return timm.create_model(self.timm_name, pretrained=self.pretrained, **kwargs)
+                model = timm.create_model(self.timm_name, pretrained=self.pretrained, **kwargs)
             except Exception as exc:  # a corrupt file raises many types (IndexError, EOFError, ...)
                 first_line = (
                     str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -63,6 +63,36 @@ class TimmImageModel(ModelAdapter):
                 raise ConfigError(
                     f"cannot load weights {self.weights_file} into {self.timm_name}: {first_line}"
                 ) from None
+        if self.pretrained:
+            self._check_loaded(model, num_classes, init_seed)
+        return model
+
+    def _check_loaded(self, model: nn.Module, num_classes: int, init_seed: int) -> None:
+        """Refuse a file that left backbone tensors at their random init.
+
+        timm loads with ``strict=False`` when the head is replaced, so a file of another
+        architecture would silently give a random network labelled "pretrained". Comparing with the
+        same-seed random init works whatever the file format or timm's key remapping.
+        """
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(init_seed)
+            twin = timm.create_model(self.timm_name, pretrained=False, num_classes=num_classes)
+        head = model.pretrained_cfg.get("classifier") or ()
+        head_prefixes = (head,) if isinstance(head, str) else tuple(head)
+        twin_params = dict(twin.named_parameters())
+        unloaded = [
+            name
+            for name, param in model.named_parameters()
+            # weight matrices/kernels only: norm scales and biases may legitimately equal 1 and 0
+            if param.ndim >= 2
+            and not name.startswith(head_prefixes)
+            and torch.equal(param, twin_params[name])
+        ]
+        if unloaded:
+            raise ConfigError(
+                f"weights file {self.weights_file} does not fit {self.timm_name}: {len(unloaded)} of "
+                f"{sum(p.ndim >= 2 for p in twin_params.values())} weight tensors were not loaded (e.g. {unloaded[0]})"
+            )
 
     def prepare(self, raw: torch.Tensor, device: torch.device) -> torch.Tensor:
         images = raw.to(device, non_blocking=True).float()
