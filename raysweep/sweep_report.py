@@ -65,17 +65,29 @@ def report_sweep(job: SweepJob, client: MlflowClient, parent_run_id: str) -> dic
         g: cs for g, cs in groups.items() if job.reference_strategy in group_by_strategy(cs)
     }
     higher = job.search.objective.mode == "max"
-    table = label_efficiency_table(
-        comparable,
-        baseline=job.reference_strategy,
-        target=job.target_metric,
-        higher_is_better=higher,
-    )
-    _log_table(client, parent_run_id, table, comparable, metric, job.reference_strategy)
-    text = format_table(table) if len(table) else "(no finished trials to compare)"
+    # always against random's own final metric (the paper's target); also against the job's
+    # fixed target metric when it names one
+    targets = {"": None} if job.target_metric is None else {"": None, "_target": job.target_metric}
+    texts = []
+    tables = {}
+    for suffix, target in targets.items():
+        table = label_efficiency_table(
+            comparable, baseline=job.reference_strategy, target=target, higher_is_better=higher
+        )
+        _log_table(client, parent_run_id, table, suffix)
+        tables[suffix] = table
+        heading = (
+            "target: random's final metric" if target is None else f"target: {metric} = {target}"
+        )
+        texts.append(
+            f"[{heading}]\n"
+            + (format_table(table) if len(table) else "(no finished trials to compare)")
+        )
+    _log_plots(client, parent_run_id, comparable, metric, job.reference_strategy, job.target_metric)
     return {
-        "table": table,
-        "text": text,
+        "table": tables[""],
+        "tables": tables,
+        "text": "\n\n".join(texts),
         "metric": metric,
         "groups": sorted(groups),
         "trial_seconds": trial_seconds(client, experiment_id, parent_run_id),
@@ -94,17 +106,11 @@ def trial_seconds(client: MlflowClient, experiment_id: str, parent_run_id: str) 
     ]
 
 
-def _log_table(
-    client: MlflowClient,
-    run_id: str,
-    table: pd.DataFrame,
-    groups: dict[str, list[Curve]],
-    metric: str,
-    baseline: str,
-) -> None:
+def _log_table(client: MlflowClient, run_id: str, table: pd.DataFrame, suffix: str) -> None:
+    """The table as parent-run metrics (``efficiency<suffix>/<group>/<strategy>/...``) and files."""
     metrics = []
     for row in table.to_dict("records"):
-        prefix = metric_key(f"efficiency/{row['cell']}/{row['strategy']}")
+        prefix = metric_key(f"efficiency{suffix}/{row['cell']}/{row['strategy']}")
         for column in (
             "ratio_mean",
             "ratio_ci_low",
@@ -123,23 +129,39 @@ def _log_table(
         client.log_table(
             run_id,
             data=table.astype(object).where(table.notna(), None),
-            artifact_file="label_efficiency.json",
+            artifact_file=f"label_efficiency{suffix}.json",
         )
     with tempfile.TemporaryDirectory() as tmp:
-        table.to_csv(Path(tmp) / "label_efficiency.csv", index=False)
-        (Path(tmp) / "label_efficiency.txt").write_text(format_table(table) if len(table) else "")
+        table.to_csv(Path(tmp) / f"label_efficiency{suffix}.csv", index=False)
+        (Path(tmp) / f"label_efficiency{suffix}.txt").write_text(
+            format_table(table) if len(table) else ""
+        )
         failures = table[table["failure"].astype(bool)] if len(table) else table
-        failures.to_csv(Path(tmp) / "failure_cases.csv", index=False)
+        failures.to_csv(Path(tmp) / f"failure_cases{suffix}.csv", index=False)
+        client.log_artifacts(run_id, tmp)
+
+
+def _log_plots(
+    client: MlflowClient,
+    run_id: str,
+    groups: dict[str, list[Curve]],
+    metric: str,
+    baseline: str,
+    target: float | None,
+) -> None:
+    """One learning-curve plot (mean and 95% band per strategy) per comparison group."""
+    with tempfile.TemporaryDirectory() as tmp:
         for group, curves in groups.items():
             name = metric_key(group).replace("/", "__")
             plot_learning_curves(
                 group_by_strategy(curves),
                 metric,
-                Path(tmp) / "plots" / f"{name}.png",
+                Path(tmp) / f"{name}.png",
                 title=group,
                 baseline=baseline,
+                target=target,
             )
-        client.log_artifacts(run_id, tmp)
+        client.log_artifacts(run_id, tmp, artifact_path="plots")
 
 
 def print_summary(report: dict[str, Any]) -> None:
