@@ -25,7 +25,7 @@ from raysweep.models import create_adapter
 from raysweep.models.base import ModelAdapter
 from raysweep.models.frozen import LinearHeadAdapter, embed_dataset
 from raysweep.schedule import acquisition_sizes, seed_set
-from raysweep.scoring import predict
+from raysweep.scoring import Outputs, predict
 from raysweep.seeding import Stream, numpy_rng, torch_generator, torch_seed
 from raysweep.state import (
     WEIGHTS_FILE,
@@ -36,6 +36,7 @@ from raysweep.state import (
     save_state,
 )
 from raysweep.strategies import PoolView, create_strategy
+from raysweep.strategies.entropy import entropy_scores
 from raysweep.training import fine_tune
 
 
@@ -233,8 +234,22 @@ class Trajectory:
             pool_size=len(pool),
             score_seconds=scored - started,
             select_seconds=time.perf_counter() - scored,
-            group_summary=acquisition_summary(ds.groups[selected], ds.groups[pool], ds.group_names),
+            summary=self._batch_summary(selected, pool, outputs),
         )
+
+    def _batch_summary(
+        self, selected: np.ndarray, pool: np.ndarray, outputs: Outputs | None
+    ) -> dict[str, float]:
+        """Group and class counts vs the pool's base rates, and the batch's mean predictive entropy."""
+        ds = self.dataset
+        summary = acquisition_summary(ds.groups[selected], ds.groups[pool], ds.group_names)
+        by_class = acquisition_summary(ds.labels[selected], ds.labels[pool], ds.class_names)
+        summary.update({f"class/{key}": value for key, value in by_class.items()})
+        if outputs is not None:
+            chosen = np.searchsorted(pool, selected)  # pool is sorted: positions of the batch in it
+            summary["batch/mean_entropy"] = float(entropy_scores(outputs.probs[chosen]).mean())
+            summary["pool/mean_entropy"] = float(entropy_scores(outputs.probs).mean())
+        return summary
 
     # -- checkpoint / resume -------------------------------------------------------------------
     def save(self, directory: str | os.PathLike[str]) -> Path:

@@ -33,7 +33,8 @@ class Acquisition:
     pool_size: int  # candidates scored (after any down-sampling)
     score_seconds: float  # model inference over the candidates
     select_seconds: float  # the strategy itself
-    group_summary: dict[str, float]  # counts and upsampling ratios vs the pool's base rate
+    # per group and class: counts and upsampling vs the pool's base rate; batch diagnostics
+    summary: dict[str, float]
 
 
 @dataclass(frozen=True)

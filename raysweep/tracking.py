@@ -145,7 +145,7 @@ def round_metrics(record: RoundRecord) -> dict[str, float]:
             metrics["select/throughput_points_per_s"] = acquisition.pool_size / total
         metrics["select/pool_size"] = float(acquisition.pool_size)
         metrics["select/mean_score"] = sum(acquisition.scores) / len(acquisition.scores)
-        metrics.update({f"acquired/{k}": v for k, v in acquisition.group_summary.items()})
+        metrics.update({f"acquired/{k}": v for k, v in acquisition.summary.items()})
     return {k: v for k, v in metrics.items() if v is not None and math.isfinite(v)}
 
 
