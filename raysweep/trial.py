@@ -86,14 +86,12 @@ def run_trial(config: dict[str, Any]) -> None:
     context = config[CONTEXT_KEY]
     spec = trial_spec(config)
     started = time.perf_counter()
-    trajectory = Trajectory(spec)
     run_id = None
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as directory:
-            trajectory.restore(directory)
             run_id = (Path(directory) / RUN_ID_FILE).read_text().strip()
-    hparams = {k: v for k, v in flatten("", spec.to_dict()).items()}
+    # the run exists before any data or weights are touched, so every failure is recorded on it
     tracker = TrialTracker(
         context["tracking_uri"],
         context["experiment_id"],
@@ -111,11 +109,15 @@ def run_trial(config: dict[str, Any]) -> None:
             "seed": str(spec.seed),
             TAG_TRIAL_KEY: trial_key(config["cell"], spec.seed, config.get("hp")),
         },
-        params=hparams,
+        params=flatten("", spec.to_dict()),
         run_id=run_id,
     )
     objective_metric, summary = context["objective_metric"], context["objective_summary"]
     try:
+        trajectory = Trajectory(spec)
+        if checkpoint is not None:
+            with checkpoint.as_directory() as directory:
+                trajectory.restore(directory)
         for record in trajectory.rounds():
             tracker.log_round(record)
             metrics = {
