@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from raysweep.data.base import ALDataset, ArrayInputs
-from raysweep.data.spurious import group_ids, split_indices, spurious_attribute
+from raysweep.data.spurious import group_ids, spurious_splits
 from raysweep.errors import ConfigError
 
 BACKGROUNDS = np.array([[0.95, 0.55, 0.1], [0.1, 0.35, 0.85]], dtype=np.float32)  # orange, blue
@@ -51,20 +51,14 @@ def build_mnist_backgrounds(
     data_seed: int = 0,
 ) -> ALDataset:
     """MNIST digits (label: digit >= ``threshold``) on orange/blue backgrounds."""
-    for name, rate in (("train_agreement", train_agreement), ("eval_agreement", eval_agreement)):
-        if not 0.0 <= rate <= 1.0:
-            raise ConfigError(f"dataset_args.{name} must be in [0, 1], got {rate}")
-    pixels, digits = load_mnist_digits()
     if not 1 <= threshold <= 9:
         raise ConfigError(f"dataset_args.threshold must be in 1..9, got {threshold}")
+    pixels, digits = load_mnist_digits()
     labels = (digits >= threshold).astype(np.int64)
     low, high = f"digits0-{threshold - 1}", f"digits{threshold}-9"
     rng = np.random.default_rng(data_seed)
-    splits = split_indices(len(labels), {"train": 0.6, "val": 0.2, "test": 0.2}, rng)
-    background = np.empty_like(labels)
-    for split, idx in splits.items():
-        agreement = train_agreement if split == "train" else eval_agreement
-        background[idx] = spurious_attribute(labels[idx], agreement, rng)
+    fractions = {"train": 0.6, "val": 0.2, "test": 0.2}
+    splits, background = spurious_splits(labels, fractions, train_agreement, eval_agreement, rng)
     return ALDataset(
         name="mnist_backgrounds",
         modality="image",

@@ -11,8 +11,7 @@ import numpy as np
 import torch
 
 from raysweep.data.base import ALDataset, ArrayInputs
-from raysweep.data.spurious import group_ids, split_indices, spurious_attribute
-from raysweep.errors import ConfigError
+from raysweep.data.spurious import group_ids, spurious_splits
 
 COLOURS = np.array([[0.85, 0.15, 0.15], [0.15, 0.25, 0.9]], dtype=np.float32)  # red, blue
 
@@ -39,16 +38,10 @@ def build_shapes(
     data_seed: int = 0,
 ) -> ALDataset:
     """Squares (label 0) and circles (label 1), coloured red/blue with a controlled correlation."""
-    for name, rate in (("train_agreement", train_agreement), ("eval_agreement", eval_agreement)):
-        if not 0.0 <= rate <= 1.0:
-            raise ConfigError(f"dataset_args.{name} must be in [0, 1], got {rate}")
     rng = np.random.default_rng(data_seed)
     labels = np.repeat([0, 1], [n // 2, n - n // 2]).astype(np.int64)
-    splits = split_indices(n, {"train": 0.5, "val": 0.25, "test": 0.25}, rng)
-    colour = np.empty(n, dtype=np.int64)
-    for split, idx in splits.items():
-        agreement = train_agreement if split == "train" else eval_agreement
-        colour[idx] = spurious_attribute(labels[idx], agreement, rng)
+    fractions = {"train": 0.5, "val": 0.25, "test": 0.25}
+    splits, colour = spurious_splits(labels, fractions, train_agreement, eval_agreement, rng)
     images = np.stack(
         [_draw(int(labels[i]), COLOURS[colour[i]], image_size, rng) for i in range(n)]
     )

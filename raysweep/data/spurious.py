@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from raysweep.errors import ConfigError
+
 
 def spurious_attribute(
     labels: np.ndarray, agreement: float, rng: np.random.Generator
@@ -42,3 +44,26 @@ def split_indices(
 def group_ids(labels: np.ndarray, attribute: np.ndarray) -> np.ndarray:
     """Group = 2 * label + attribute, the Waterbirds convention (y, place)."""
     return (2 * labels + attribute).astype(np.int64)
+
+
+def spurious_splits(
+    labels: np.ndarray,
+    fractions: dict[str, float],
+    train_agreement: float,
+    eval_agreement: float,
+    rng: np.random.Generator,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Random splits, and a spurious attribute agreeing with the label at the split's rate.
+
+    "train" (the pool) gets ``train_agreement``, every other split ``eval_agreement``: the
+    Waterbirds design, where the correlation holds in training and is broken for evaluation.
+    """
+    for name, rate in (("train_agreement", train_agreement), ("eval_agreement", eval_agreement)):
+        if not 0.0 <= rate <= 1.0:
+            raise ConfigError(f"dataset_args.{name} must be in [0, 1], got {rate}")
+    splits = split_indices(len(labels), fractions, rng)
+    attribute = np.empty_like(labels)
+    for split, idx in splits.items():
+        agreement = train_agreement if split == "train" else eval_agreement
+        attribute[idx] = spurious_attribute(labels[idx], agreement, rng)
+    return splits, attribute
