@@ -164,6 +164,17 @@ class Cell:
 _TOP_KEYS = {f.name for f in dataclasses.fields(SweepJob)} | {"tracking", "search", "resources"}
 
 
+class _JobLoader(yaml.SafeLoader):
+    """Safe YAML that also reads ``1e-3`` as a number (YAML 1.1 needs a dot and a signed exponent)."""
+
+
+_JobLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
 def load_job(path: str | Path) -> SweepJob:
     """Parse and validate a job file; every problem is a one-line :class:`ConfigError`."""
     file = Path(path)
@@ -172,7 +183,7 @@ def load_job(path: str | Path) -> SweepJob:
     except OSError as exc:
         raise ConfigError(f"cannot read job file {file}: {exc.strerror or exc}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_JobLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -221,6 +232,14 @@ def validate_job(job: SweepJob) -> None:
         raise ConfigError("seeds must name at least one seed")
     if len(set(job.seeds)) != len(job.seeds):
         raise ConfigError(f"seeds repeat a value: {job.seeds}")
+    for name in ("cpus", "gpus"):
+        value = getattr(job.resources, name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"resources.{name} must be a number, got {value!r}")
+    if job.target_metric is not None and (
+        isinstance(job.target_metric, bool) or not isinstance(job.target_metric, int | float)
+    ):
+        raise ConfigError(f"target_metric must be a number, got {job.target_metric!r}")
     if job.resources.cpus < 0 or job.resources.gpus < 0:
         raise ConfigError("resources.cpus and resources.gpus must be >= 0")
     if job.resources.cpus == 0 and job.resources.gpus == 0:

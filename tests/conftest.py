@@ -1,0 +1,170 @@
+"""Shared fixtures: a real Ray head and a real MLflow server, each started once per test session.
+
+Both run as subprocesses on free ports and are stopped by their own process id at the end; nothing
+here touches another Ray cluster on the host (no ``ray stop``, no fixed dashboard port).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment of every subprocess the tests start: token auth off, no hub downloads,
+    and no inherited RAY_ADDRESS (a standalone run must start its own local Ray)."""
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env.update(RAY_AUTH_MODE="disabled", HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    env.update(extra)
+    return env
+
+
+def short_tmp_dir(prefix: str) -> Path:
+    """A short path under /tmp: Ray's socket paths under --temp-dir have a length limit."""
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float, what: str) -> None:
+    """Poll ``url`` until it answers 200; fail with the process's exit status if it died."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except Exception as exc:  # not up yet
+            last_error = exc
+        time.sleep(0.5)
+    raise RuntimeError(f"{what} did not answer {url} within {timeout:.0f}s: {last_error!r}")
+
+
+def stop_process_group(process: subprocess.Popen, grace: float = 30.0) -> None:
+    """SIGTERM the process we started; SIGKILL its own process group if it does not exit."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace)
+    # the process was started in a new session, so its group id is its pid: only its children
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+@dataclass(frozen=True)
+class RayHead:
+    address: str  # GCS address, host:port
+    dashboard_url: str  # job submission address
+    temp_dir: Path
+    log: Path
+
+
+@pytest.fixture(scope="session")
+def ray_head() -> Iterator[RayHead]:
+    """A real single-node Ray cluster (2 CPUs) with the dashboard, for job submission."""
+    temp_dir = short_tmp_dir("rsh")
+    port, dashboard_port = free_port(), free_port()
+    log = temp_dir / "head.log"
+    command = [
+        str(BIN / "ray"),
+        "start",
+        "--head",
+        "--block",
+        "--port",
+        str(port),
+        "--dashboard-host",
+        "127.0.0.1",
+        "--dashboard-port",
+        str(dashboard_port),
+        "--ray-client-server-port",
+        str(free_port()),
+        "--dashboard-agent-listen-port",
+        str(free_port()),
+        "--temp-dir",
+        str(temp_dir),
+        "--num-cpus",
+        "2",
+        "--num-gpus",
+        "0",
+        "--include-dashboard",
+        "true",
+        "--disable-usage-stats",
+    ]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=subprocess_env(),
+            cwd=temp_dir,
+            start_new_session=True,
+        )
+    dashboard_url = f"http://127.0.0.1:{dashboard_port}"
+    try:
+        wait_for_http(f"{dashboard_url}/api/version", process, timeout=120, what="ray start --head")
+        yield RayHead(f"127.0.0.1:{port}", dashboard_url, temp_dir, log)
+    finally:
+        stop_process_group(process)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def mlflow_server() -> Iterator[str]:
+    """A real ``mlflow server`` on a sqlite backend; yields its http:// URL."""
+    root = short_tmp_dir("rsm")
+    port = free_port()
+    command = [
+        str(BIN / "mlflow"),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{root}/db.sqlite",
+        "--default-artifact-root",
+        str(root / "artifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    with open(root / "server.log", "wb") as out:
+        process = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=subprocess_env(MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"),
+            cwd=root,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/health", process, timeout=120, what="mlflow server")
+        yield url
+    finally:
+        stop_process_group(process)
+        shutil.rmtree(root, ignore_errors=True)
