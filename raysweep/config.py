@@ -8,6 +8,8 @@ naming the bad field, before any data is loaded or any network is built.
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -28,6 +30,7 @@ class Recipe:
     warm_start: bool = False  # paper: restart from the original weights every round
 
     def validate(self) -> None:
+        _check_types(self, "recipe")
         _positive("recipe.seed_size", self.seed_size)
         _positive("recipe.first_batch", self.first_batch)
         _positive("recipe.budget", self.budget)
@@ -68,6 +71,7 @@ class TrainConfig:
     finetune: Literal["full", "head"] = "full"
 
     def validate(self) -> None:
+        _check_types(self, "train")
         if self.finetune not in ("full", "head"):
             raise ConfigError(f"train.finetune must be 'full' or 'head', got {self.finetune!r}")
         if self.optimizer not in ("sgd", "adamw"):
@@ -138,6 +142,47 @@ def _build(kind: type, raw: dict[str, Any], where: str) -> Any:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(f"unknown key {where}.{key}{hint}")
     return kind(**raw)
+
+
+def _check_types(config: Any, where: str) -> None:
+    """One line naming a field whose value has the wrong type (e.g. ``lr: fast``), before use."""
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if not _matches(value, hints[f.name]):
+            raise ConfigError(f"{where}.{f.name} must be {_describe(hints[f.name])}, got {value!r}")
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return value in typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in typing.get_args(hint))
+    if origin is tuple:
+        return isinstance(value, tuple | list) and all(
+            _matches(v, typing.get_args(hint)[0]) for v in value
+        )
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return " or ".join(repr(a) for a in typing.get_args(hint))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in typing.get_args(hint))
+    if origin is tuple:
+        return "a list of numbers" if typing.get_args(hint)[0] is float else "a list of integers"
+    return {float: "a number", int: "an integer", bool: "true or false", type(None): "null"}.get(
+        hint, str(hint)
+    )
 
 
 def _positive(name: str, value: Any) -> None:

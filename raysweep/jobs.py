@@ -260,18 +260,28 @@ def validate_job(job: SweepJob) -> None:
             raise ConfigError(
                 f"search key {dotted!r} must start with one of {', '.join(SEARCHABLE_PREFIXES)}"
             )
+    unknown_args = sorted(set(job.strategy_args) - set(job.strategies))
+    if unknown_args:
+        raise ConfigError(
+            f"strategy_args.{unknown_args[0]} names a strategy that is not in strategies"
+        )
+    # every cell must give a valid spec at both ends of every searched range
+    samples = [
+        {k: _representative(v, end) for k, v in job.search.distributions.items()} for end in (0, -1)
+    ]
     for cell in job.cells():
-        sample = {k: _representative(v) for k, v in job.search.distributions.items()}
-        try:
-            TrajectorySpec.from_dict(cell.spec(job.seeds[0], sample)).validate()
-        except TypeError as exc:
-            raise ConfigError(f"cell {cell.cell_id}: {exc}") from None
+        for sample in samples:
+            try:
+                TrajectorySpec.from_dict(cell.spec(job.seeds[0], sample)).validate()
+            except TypeError as exc:
+                raise ConfigError(f"cell {cell.cell_id}: {exc}") from None
 
 
-def _representative(distribution: dict[str, Any]) -> Any:
+def _representative(distribution: dict[str, Any], end: int) -> Any:
+    """The low (``end=0``) or high (``end=-1``) end of a search distribution."""
     if distribution["distribution"] == "categorical":
-        return distribution["values"][0]
-    return distribution["low"]
+        return distribution["values"][end]
+    return distribution["low"] if end == 0 else distribution["high"]
 
 
 def _search(raw: Any) -> Search:

@@ -181,6 +181,14 @@ def test_search_key_outside_the_searchable_sections(tmp_path, capsys):
     rejected(tmp_path, capsys, job, "search key 'lr'", "train.")
 
 
+def test_both_ends_of_a_searched_range_are_validated(tmp_path, capsys):
+    job = smoke()
+    job["search"]["space"] = {
+        "train.stop_ratio": {"distribution": "uniform", "low": 0.001, "high": 1.5}
+    }
+    rejected(tmp_path, capsys, job, "train.stop_ratio", "1.5")
+
+
 def test_searched_value_is_validated_like_a_fixed_one(tmp_path, capsys):
     job = smoke()
     job["search"]["space"] = {"train.stop_ratio": [0.01, 2.0]}
@@ -199,6 +207,9 @@ def test_searched_value_is_validated_like_a_fixed_one(tmp_path, capsys):
         ({"resources": {"cpus": "one"}}, ("resources.cpus must be a number",)),
         ({"target_metric": "high"}, ("target_metric must be a number",)),
         ({"strategies": []}, ("strategies must be a non-empty list",)),
+        ({"train": {"lr": "fast"}}, ("train.lr must be a number", "'fast'")),
+        ({"recipe": {"warm_start": "yes"}}, ("recipe.warm_start must be true or false",)),
+        ({"strategy_args": {"badge": {}}}, ("strategy_args.badge", "not in strategies")),
     ],
 )
 def test_other_bad_fields(tmp_path, capsys, change, fragments):
