@@ -63,6 +63,9 @@ class Search:
 class Resources:
     cpus: float = 1.0
     gpus: float = 0.0
+    # what an autoscaling cluster can grow to (default: its size when the sweep starts)
+    cluster_max_cpus: float | None = None
+    cluster_max_gpus: float | None = None
 
 
 @dataclass(frozen=True)

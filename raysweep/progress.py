@@ -43,7 +43,9 @@ class SweepProgress(Callback):
         counts = {"TERMINATED": 0, "RUNNING": 0, "PENDING": 0, "ERROR": 0, "PAUSED": 0}
         for t in trials:
             counts[t.status] = counts.get(t.status, 0) + 1
-        if finished is not None and finished.status == "RUNNING":  # callbacks run before the status flips
+        if (
+            finished is not None and finished.status == "RUNNING"
+        ):  # callbacks run before the status flips
             counts["RUNNING"] -= 1
             counts["ERROR" if failed else "TERMINATED"] += 1
         done = self._done_before + counts["TERMINATED"]

@@ -88,14 +88,13 @@ def check_storage(path: str) -> None:
 def check_resources(job: SweepJob) -> None:
     """A trial that asks for more than the whole cluster could ever give would wait forever."""
     total = ray.cluster_resources()
-    have_cpu, have_gpu = total.get("CPU", 0.0), total.get("GPU", 0.0)
-    autoscaling = os.environ.get("RAYSWEEP_AUTOSCALING_MAX_CPUS")
-    if autoscaling:
-        have_cpu = max(have_cpu, float(autoscaling))
+    have_cpu = max(total.get("CPU", 0.0), job.resources.cluster_max_cpus or 0.0)
+    have_gpu = max(total.get("GPU", 0.0), job.resources.cluster_max_gpus or 0.0)
     if job.resources.cpus > have_cpu or job.resources.gpus > have_gpu:
         raise ConfigError(
-            f"each trial asks for {job.resources.cpus} CPU / {job.resources.gpus} GPU; "
-            f"the cluster has {have_cpu:g} CPU / {have_gpu:g} GPU"
+            f"each trial asks for {job.resources.cpus:g} CPU / {job.resources.gpus:g} GPU; "
+            f"the cluster has {have_cpu:g} CPU / {have_gpu:g} GPU "
+            "(an autoscaling cluster: set resources.cluster_max_cpus / cluster_max_gpus)"
         )
 
 
@@ -233,7 +232,7 @@ def _new_tuner(
         num_samples=job.search.n_trials * len(job.seeds),
         trial_name_creator=_trial_name,
         trial_dirname_creator=_trial_name,
-            reuse_actors=True,  # keeps imports, datasets and cached embeddings warm between trials
+        reuse_actors=True,  # keeps imports, datasets and cached embeddings warm between trials
     )
     return tune.Tuner(
         _trainable(job), param_space=param_space, tune_config=tune_config, run_config=run_config

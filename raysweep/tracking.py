@@ -211,9 +211,7 @@ class TrialTracker:
             self.client.log_batch(self.run_id, metrics=metrics[start : start + 500])
         self._logged_steps.add(record.n_labels)
 
-    def finish(
-        self, records: list[RoundRecord], group_names: tuple[str, ...], objective: str
-    ) -> None:
+    def finish(self, records: list[RoundRecord], group_names: tuple[str, ...], title: str) -> None:
         from raysweep.plots import plot_trial_curve
 
         with tempfile.TemporaryDirectory() as tmp:
@@ -231,7 +229,7 @@ class TrialTracker:
             )
             if curves:
                 labels = np.array([rec.n_labels for rec in evaluated])
-                plot_trial_curve(labels, curves, Path(tmp) / "learning_curve.png", title=objective)
+                plot_trial_curve(labels, curves, Path(tmp) / "learning_curve.png", title=title)
             (Path(tmp) / "rounds.json").write_text(json.dumps([_record_dict(r) for r in records]))
             self.client.log_artifacts(self.run_id, tmp)
         self.client.set_terminated(self.run_id, "FINISHED")

@@ -84,7 +84,9 @@ def fine_tune(
     return TrainReport(
         steps=step,
         initial_loss=float(stopping.initial_loss or last_loss),
-        final_loss=stopping.last_window_mean if stopping.last_window_mean is not None else last_loss,
+        final_loss=stopping.last_window_mean
+        if stopping.last_window_mean is not None
+        else last_loss,
         stop_reason=stopping.reason,
         seconds=time.perf_counter() - start,
     )

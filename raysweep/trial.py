@@ -135,7 +135,9 @@ def run_trial(config: dict[str, Any]) -> None:
                 tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(tmp))
             inject_fault(record.round, tracker.run_id)
         tracker.client.log_metric(tracker.run_id, "trial/seconds", time.perf_counter() - started)
-        tracker.finish(trajectory.records, trajectory.dataset.group_names, objective_metric)
+        model = f"{spec.model} ({'pretrained' if spec.pretrained else 'random init'})"
+        title = f"{spec.dataset} / {model} / {spec.strategy} / seed {spec.seed}"
+        tracker.finish(trajectory.records, trajectory.dataset.group_names, title)
     except Exception as exc:  # a killed worker raises nothing: its run stays RUNNING, resumed later
         tracker.fail(exc)
         raise

@@ -188,7 +188,9 @@ def test_invariants_of_a_full_run(baseline):
         assert a.groups == t.dataset.groups[a.indices].tolist()
         assert sum(a.summary[f"count/{g}"] for g in t.dataset.group_names) == 10
         class_counts = np.bincount(t.dataset.labels[a.indices], minlength=2)
-        assert [a.summary[f"class/count/{c}"] for c in t.dataset.class_names] == class_counts.tolist()
+        assert [
+            a.summary[f"class/count/{c}"] for c in t.dataset.class_names
+        ] == class_counts.tolist()
         # the batch is the least confident, hence at least as uncertain as the pool on average
         assert a.summary["batch/mean_entropy"] >= a.summary["pool/mean_entropy"]
         # least confidence on two classes: scores in [0, 0.5], best first
