@@ -1,0 +1,76 @@
+"""Benchmark: wall time of a sweep job (default jobs/quickstart.yaml) from a cold cache, and its overhead.
+
+Run on demand (not part of the test suite):
+    .venv/bin/python bench/sweep_wall_time.py [--job jobs/quickstart.yaml]
+Writes bench/results/<job>-<timestamp>.json with the total wall time (Ray start-up included),
+the sweep wall time, the trials' summed compute time and the overhead
+(sweep wall - summed compute / concurrency), as printed by the sweep itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+OVERHEAD = re.compile(
+    r"Sweep wall time (\d+) s; (\d+) trials computed (\d+) s in all; overhead .* (-?\d+) s"
+)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--job", default=str(REPO / "jobs" / "quickstart.yaml"))
+    args = parser.parse_args()
+    args.job = str(Path(args.job).resolve())  # the sweep runs in a scratch directory
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "RAYSWEEP_CACHE": str(Path(tmp) / "cache"),
+            "RAY_AUTH_MODE": "disabled",
+        }
+        env.pop("RAY_ADDRESS", None)
+        started = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", "raysweep.run", "--job", args.job],
+            cwd=tmp, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        total = time.perf_counter() - started
+    if result.returncode != 0:
+        print(result.stderr[-3000:], file=sys.stderr)
+        return result.returncode
+    match = OVERHEAD.search(result.stdout)
+    if match is None:
+        print("the sweep did not print its timing line", file=sys.stderr)
+        return 1
+    sweep_wall, trials, compute, overhead = (int(g) for g in match.groups())
+    record = {
+        "job": Path(args.job).name,
+        "total_wall_seconds": round(total, 1),
+        "sweep_wall_seconds": sweep_wall,
+        "trials": trials,
+        "trials_compute_seconds": compute,
+        "overhead_seconds": overhead,
+        "cold_embedding_cache": True,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+    }
+    out = (
+        REPO / "bench" / "results" / f"{Path(args.job).stem}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(record, indent=2))
+    print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
