@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -15,16 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from mlflow.tracking import MlflowClient
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "jobs" / "smoke.yaml"
-EXPECTED_STEPS = [
-    10,
-    20,
-    30,
-    40,
-]  # smoke recipe: seed 10, batches of 10, budget 40, eval every round
+EXPECTED_STEPS = list(range(10, 90, 10))  # seed 10, batches of 10, budget 80, eval every round
 METRIC = "test/accuracy"
 
 pytestmark = pytest.mark.slow
@@ -36,13 +33,22 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _job_file(workdir: Path) -> Path:
+    """The smoke job with 8 rounds per trial, so a kill can land mid-sweep."""
+    job = yaml.safe_load(SMOKE.read_text())
+    job["recipe"]["budget"] = 80
+    file = workdir / "job.yaml"
+    file.write_text(yaml.safe_dump(job))
+    return file
+
+
 def _sweep_command(workdir: Path, *extra: str) -> list[str]:
     return [
         sys.executable,
         "-m",
         "raysweep.run",
         "--job",
-        str(SMOKE),
+        str(_job_file(workdir)),
         "--tracking-uri",
         f"sqlite:///{workdir / 'mlflow.db'}",
         "--storage-path",
@@ -73,6 +79,24 @@ def _outcomes(workdir: Path) -> dict[tuple[str, str], tuple[list[int], list[tupl
         )
         outcomes[(run.data.tags["strategy"], run.data.tags["seed"])] = (acquired, history)
     return outcomes
+
+
+def _one_finished_one_midway(workdir: Path) -> bool:
+    """Read the store read-only with sqlite3: an MlflowClient would create tables under the driver."""
+    store = workdir / "mlflow.db"
+    if not store.exists():
+        return False
+    query = (
+        "SELECT r.status FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
+        "WHERE t.key = 'raysweep.role' AND t.value = 'trial'"
+    )
+    try:
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+            statuses = [row[0] for row in db.execute(query)]
+    except sqlite3.Error:  # tables not created yet, or locked for a moment
+        return False
+    midway = list((workdir / "tune").rglob("checkpoint_000001"))
+    return "FINISHED" in statuses and "RUNNING" in statuses and bool(midway)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +138,9 @@ def test_killed_worker_resumes_from_last_round(tmp_path: Path, uninterrupted: di
     assert progress, "Tune wrote per-trial progress"
     for file in progress:
         rounds = pd.read_csv(file)["round"].tolist()
-        assert rounds == [0, 1, 2, 3], f"{file}: a retry re-reported earlier rounds: {rounds}"
+        assert rounds == list(range(len(EXPECTED_STEPS))), (
+            f"{file}: a retry re-reported rounds: {rounds}"
+        )
     assert _outcomes(tmp_path) == uninterrupted
 
 
@@ -129,17 +155,22 @@ def test_killed_driver_resumes_to_identical_results(tmp_path: Path, uninterrupte
     )
     deadline = time.monotonic() + 300
     try:
-        # wait until some trial has checkpointed its second round, then kill everything at once
-        while not list((tmp_path / "tune").rglob("checkpoint_000001")):
+        # kill everything at once as soon as one trial has finished and another is mid-way
+        while not _one_finished_one_midway(tmp_path):
             assert driver.poll() is None, "the sweep ended before it could be interrupted"
-            assert time.monotonic() < deadline, "no trial reached round 2"
-            time.sleep(0.5)
+            assert time.monotonic() < deadline, "no trial finished"
+            time.sleep(0.2)
     finally:
         os.killpg(driver.pid, signal.SIGKILL)
         driver.wait()
     time.sleep(3)  # let the orphaned local Ray notice its driver is gone
-    unfinished = [r for r in _trial_runs(tmp_path) if r.info.status != "FINISHED"]
+    before = _trial_runs(tmp_path)
+    unfinished = [r for r in before if r.info.status != "FINISHED"]
     assert unfinished, "the kill interrupted at least one trial"
+    assert len(unfinished) < len(before) or len(before) < 4, "at least one trial finished first"
+    finished_end_times = {
+        r.info.run_id: r.info.end_time for r in before if r.info.status == "FINISHED"
+    }
 
     resumed = subprocess.run(
         _sweep_command(tmp_path, "--resume"),
@@ -153,6 +184,9 @@ def test_killed_driver_resumes_to_identical_results(tmp_path: Path, uninterrupte
     runs = _trial_runs(tmp_path)
     assert len(runs) == 4, "exactly one MLflow run per trial after the resume"
     assert all(run.info.status == "FINISHED" for run in runs)
+    for run in runs:  # trials finished before the kill were not run again
+        if run.info.run_id in finished_end_times:
+            assert run.info.end_time == finished_end_times[run.info.run_id]
     outcomes = _outcomes(tmp_path)
     for key, (_, history) in outcomes.items():
         assert [step for step, _ in history] == EXPECTED_STEPS, (
