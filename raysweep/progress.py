@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ray.tune import Callback
 
 
 class SweepProgress(Callback):
-    """Prints one status line per trial result, at most every ``interval`` seconds, plus completions."""
+    """Prints one status line per trial result, at most every ``interval`` seconds, plus completions.
+
+    With ``group_sizes`` and ``on_group_done`` it also calls ``on_group_done(group)`` once every
+    trial of a comparison group has ended, for incremental reports.
+    """
 
     def __init__(
-        self, total: int, interval: float = 5.0, metric: str = "test/worst_group_accuracy"
+        self,
+        total: int,
+        interval: float = 5.0,
+        metric: str = "test/worst_group_accuracy",
+        group_sizes: dict[str, int] | None = None,
+        on_group_done: Callable[[str], None] | None = None,
     ) -> None:
         self.total = total
         self.interval = interval
@@ -20,7 +30,9 @@ class SweepProgress(Callback):
         self._last_print = 0.0
         self._latest: dict[str, dict[str, Any]] = {}
         self._done_before = 0  # trials finished in earlier studies of this sweep
-        self._study_done = 0
+        self._group_sizes = dict(group_sizes or {})  # trials per comparison group
+        self._group_ended: dict[str, set[str]] = {}
+        self._on_group_done = on_group_done
 
     def on_trial_result(
         self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **info: Any
@@ -31,9 +43,25 @@ class SweepProgress(Callback):
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self._print(trials, finished=trial)
+        self._trial_ended(trial)
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self._print(trials, finished=trial, failed=True)
+        self._trial_ended(trial)
+
+    def _trial_ended(self, trial: Any) -> None:
+        """Once every trial of a comparison group has ended, hand the group to the reporter."""
+        config = trial.config.get("trial", trial.config)
+        group = config.get("group")
+        if group is None or self._on_group_done is None:
+            return
+        ended = self._group_ended.setdefault(group, set())
+        ended.add(trial.trial_id)
+        if len(ended) == self._group_sizes.get(group, -1):
+            try:
+                self._on_group_done(group)
+            except Exception as exc:  # a report hiccup must never stop the sweep
+                print(f"[raysweep] could not report {group} yet: {exc}", flush=True)
 
     def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
         self._done_before += sum(t.status in ("TERMINATED", "ERROR") for t in trials)

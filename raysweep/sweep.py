@@ -8,6 +8,7 @@ configurations and a Repeater runs each one for every seed (the objective is the
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ from ray import tune
 from raysweep.errors import ConfigError
 from raysweep.jobs import Cell, SweepJob
 from raysweep.progress import SweepProgress
+from raysweep.sweep_report import report_group
 from raysweep.tracking import (
     TAG_CONFIG,
     check_tracking_uri,
@@ -138,7 +140,11 @@ def run_sweep(job: SweepJob, resume: bool | None = None) -> dict[str, Any]:
     }
     storage = str(Path(job.storage_path).resolve())
     started = time.time()
-    progress = SweepProgress(total=job.n_trials(), metric=job.search.objective.metric)
+    progress = SweepProgress(
+        total=job.n_trials(),
+        metric=job.search.objective.metric,
+        **_incremental_reporting(job, uri, parent),
+    )
     for study in plan_studies(job):
         _run_study(job, study, context, storage, resume, progress)
     from raysweep.sweep_report import report_sweep
@@ -152,6 +158,23 @@ def run_sweep(job: SweepJob, resume: bool | None = None) -> dict[str, Any]:
     report["experiment_id"] = experiment_id
     report["tracking_uri"] = uri
     return report
+
+
+def _incremental_reporting(job: SweepJob, uri: str, parent: str) -> dict[str, Any]:
+    """Report each comparison group when its last trial ends (grid sweeps).
+
+    With Optuna the best configuration is only known after each cell's study, so those groups
+    are reported at the end of the sweep only.
+    """
+    if job.search.distributions:
+        return {}
+    sizes: dict[str, int] = {}
+    for cell in job.cells():
+        sizes[cell.group] = sizes.get(cell.group, 0) + len(job.seeds)
+    return {
+        "group_sizes": sizes,
+        "on_group_done": functools.partial(report_group, job, uri, parent),
+    }
 
 
 def _trainable(job: SweepJob) -> Any:

@@ -24,18 +24,21 @@ from raysweep.tracking import TAG_GROUP, metric_key
 
 
 def collect_curves(
-    client: MlflowClient, experiment_id: str, parent_run_id: str, metric: str
+    client: MlflowClient,
+    experiment_id: str,
+    parent_run_id: str,
+    metric: str,
+    group: str | None = None,
 ) -> dict[str, list[Curve]]:
     """Finished child runs' histories of ``metric``, grouped by comparison group.
 
     Optuna cells contribute only their best configuration (runs tagged ``raysweep.best=false`` are
     left out), so every strategy is compared at its tuned hyperparameters.
     """
-    runs = client.search_runs(
-        [experiment_id],
-        filter_string=f"tags.`mlflow.parentRunId` = '{parent_run_id}' and attributes.status = 'FINISHED'",
-        max_results=50_000,
-    )
+    query = f"tags.`mlflow.parentRunId` = '{parent_run_id}' and attributes.status = 'FINISHED'"
+    if group is not None:
+        query += f" and tags.`{TAG_GROUP}` = '{group}'"
+    runs = client.search_runs([experiment_id], filter_string=query, max_results=50_000)
     groups: dict[str, list[Curve]] = {}
     for run in runs:
         tags = run.data.tags
@@ -94,6 +97,30 @@ def report_sweep(job: SweepJob, client: MlflowClient, parent_run_id: str) -> dic
     }
 
 
+def report_group(job: SweepJob, tracking_uri: str, parent_run_id: str, group: str) -> None:
+    """Log one comparison group's label efficiency as soon as all its trials are done.
+
+    Long sweeps show finished groups in the MLflow UI while the rest still runs; the final
+    :func:`report_sweep` logs the same numbers again together with the full tables.
+    """
+    client = MlflowClient(tracking_uri)
+    metric = job.search.objective.metric
+    experiment_id = client.get_run(parent_run_id).info.experiment_id
+    curves = collect_curves(client, experiment_id, parent_run_id, metric, group=group)
+    if job.reference_strategy not in group_by_strategy(curves.get(group, [])):
+        return
+    higher = job.search.objective.mode == "max"
+    table = label_efficiency_table(
+        curves, baseline=job.reference_strategy, target=None, higher_is_better=higher
+    )
+    _log_metrics(client, parent_run_id, table, "")
+    _log_plots(client, parent_run_id, curves, metric, job.reference_strategy, job.target_metric)
+    print(
+        f"[raysweep] all trials of {group} done: label efficiency logged on the parent run",
+        flush=True,
+    )
+
+
 def trial_seconds(client: MlflowClient, experiment_id: str, parent_run_id: str) -> list[float]:
     """Wall time of every finished trial (its last attempt), for the sweep-overhead figure."""
     runs = client.search_runs(
@@ -107,24 +134,8 @@ def trial_seconds(client: MlflowClient, experiment_id: str, parent_run_id: str) 
 
 
 def _log_table(client: MlflowClient, run_id: str, table: pd.DataFrame, suffix: str) -> None:
-    """The table as parent-run metrics (``efficiency<suffix>/<group>/<strategy>/...``) and files."""
-    metrics = []
-    for row in table.to_dict("records"):
-        prefix = metric_key(f"efficiency{suffix}/{row['cell']}/{row['strategy']}")
-        for column in (
-            "ratio_mean",
-            "ratio_ci_low",
-            "ratio_ci_high",
-            "ratio_of_mean_curves",
-            "final_mean",
-            "auc_mean",
-        ):
-            value = row[column]
-            if value is not None and isinstance(value, float | int) and math.isfinite(value):
-                metrics.append(Metric(f"{prefix}/{column}", float(value), 0, 0))
-        metrics.append(Metric(f"{prefix}/failure", float(bool(row["failure"])), 0, 0))
-    for start in range(0, len(metrics), 500):
-        client.log_batch(run_id, metrics=metrics[start : start + 500])
+    """The table as parent-run metrics and files (JSON for the MLflow UI, CSV, text, failures)."""
+    _log_metrics(client, run_id, table, suffix)
     if len(table):
         client.log_table(
             run_id,
@@ -139,6 +150,28 @@ def _log_table(client: MlflowClient, run_id: str, table: pd.DataFrame, suffix: s
         failures = table[table["failure"].astype(bool)] if len(table) else table
         failures.to_csv(Path(tmp) / f"failure_cases{suffix}.csv", index=False)
         client.log_artifacts(run_id, tmp)
+
+
+def _log_metrics(client: MlflowClient, run_id: str, table: pd.DataFrame, suffix: str) -> None:
+    """``efficiency<suffix>/<group>/<strategy>/<column>`` metrics on the parent run."""
+    columns = (
+        "ratio_mean",
+        "ratio_ci_low",
+        "ratio_ci_high",
+        "ratio_of_mean_curves",
+        "final_mean",
+        "auc_mean",
+    )
+    metrics = []
+    for row in table.to_dict("records"):
+        prefix = metric_key(f"efficiency{suffix}/{row['cell']}/{row['strategy']}")
+        for column in columns:
+            value = row[column]
+            if value is not None and isinstance(value, float | int) and math.isfinite(value):
+                metrics.append(Metric(f"{prefix}/{column}", float(value), 0, 0))
+        metrics.append(Metric(f"{prefix}/failure", float(bool(row["failure"])), 0, 0))
+    for start in range(0, len(metrics), 500):
+        client.log_batch(run_id, metrics=metrics[start : start + 500])
 
 
 def _log_plots(

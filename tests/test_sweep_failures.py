@@ -40,6 +40,9 @@ def test_diverging_trials_fail_alone(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Label efficiency" in result.stdout
+    # the healthy group is reported as soon as its trials end; the failed one has nothing to report
+    assert "all trials of shapes/tiny_cnn-random_init/lr=0.01 done" in result.stdout
+    assert result.stdout.count("[raysweep] all trials of") == 1
 
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("failures")
