@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import timm
 import torch
 from torch import nn
 
@@ -38,6 +39,8 @@ from raysweep.state import (
 from raysweep.strategies import PoolView, create_strategy
 from raysweep.strategies.entropy import entropy_scores
 from raysweep.training import fine_tune
+
+EMBEDDING_FORMAT = 1  # bump when the frozen-backbone embedding procedure changes
 
 
 def pick_device(requested: str | None = None) -> torch.device:
@@ -112,6 +115,8 @@ class Trajectory:
             "pretrained": spec.pretrained,
             # a random backbone differs per init seed; a pretrained one is shared by all seeds
             "init_seed": None if spec.pretrained else init_seed,
+            # embeddings computed by another library version may differ: never reuse them
+            "versions": [EMBEDDING_FORMAT, torch.__version__, timm.__version__],
         }
         embedded = embed_dataset(
             dataset, adapter, backbone, key, self.device, spec.train.eval_batch_size

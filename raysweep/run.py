@@ -31,20 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-concurrent", type=int, help="trials running at once (overrides the job)"
     )
-    resume = parser.add_mutually_exclusive_group()
-    resume.add_argument(
+    parser.add_argument(
         "--resume",
-        dest="resume",
-        action="store_const",
-        const=True,
-        help="continue an interrupted sweep (default: automatic when the storage path holds its state)",
-    )
-    resume.add_argument(
-        "--no-resume",
-        dest="resume",
-        action="store_const",
-        const=False,
-        help="never restore; start over",
+        action="store_true",
+        help="continue an interrupted sweep (also automatic whenever the storage path holds its "
+        "state); to start over, pick another job name or storage path",
     )
     parser.add_argument(
         "--dry-run",

@@ -24,11 +24,13 @@ from ray import tune
 from raysweep.errors import ConfigError
 from raysweep.jobs import Cell, SweepJob
 from raysweep.progress import SweepProgress
-from raysweep.sweep_report import report_group
+from raysweep.sweep_report import report_group, report_sweep
 from raysweep.tracking import (
     TAG_CONFIG,
+    check_same_job,
     check_tracking_uri,
     ensure_experiment,
+    find_parent_run,
     flatten,
     open_parent_run,
     resolve_tracking_uri,
@@ -54,8 +56,9 @@ def plan_studies(job: SweepJob) -> list[Study]:
 
 def describe_plan(job: SweepJob) -> str:
     """The dry-run output: what would run, and where results would go."""
+    n_studies = len(plan_studies(job))
     lines = [
-        f"sweep {job.name}: {job.n_trials()} trials in {len(plan_studies(job))} Tune stud{'y' if len(plan_studies(job)) == 1 else 'ies'}",
+        f"sweep {job.name}: {job.n_trials()} trials in {n_studies} Tune stud{'y' if n_studies == 1 else 'ies'}",
         f"  tracking: {job.tracking_uri} (experiment {job.experiment_name!r}); Tune state: {job.storage_path}",
         f"  resources per trial: {job.resources.cpus} CPU, {job.resources.gpus} GPU; max concurrent {job.max_concurrent}; retries {job.max_failures}",
     ]
@@ -119,17 +122,34 @@ def connect_ray() -> None:
         )
 
 
-def run_sweep(job: SweepJob, resume: bool | None = None) -> dict[str, Any]:
+def job_fingerprint(job: SweepJob) -> str:
+    """What defines a sweep's trials; overrides such as tracking URI or concurrency do not count."""
+    defining = {
+        "datasets": job.datasets,
+        "models": job.models,
+        "strategies": job.strategies,
+        "seeds": job.seeds,
+        "recipe": job.recipe,
+        "train": job.train,
+        "strategy_args": job.strategy_args,
+        "search": job.search,
+    }
+    raw = json.dumps(defining, sort_keys=True, default=lambda o: o.__dict__)
+    return hashlib.sha1(raw.encode()).hexdigest()[:16]
+
+
+def run_sweep(job: SweepJob, resume: bool = False) -> dict[str, Any]:
     """Run (or resume) every study of ``job``; returns the label-efficiency report."""
     uri = resolve_tracking_uri(job.tracking_uri)
     check_tracking_uri(uri)
     check_storage(job.storage_path)
+    client = MlflowClient(uri)
+    sid, fingerprint = sweep_id(job), job_fingerprint(job)
+    check_same_job(find_parent_run(client, job.experiment_name, sid), fingerprint, job.name)
     connect_ray()
     check_resources(job)
-    client = MlflowClient(uri)
     experiment_id = ensure_experiment(client, job.experiment_name, uri)
-    sid = sweep_id(job)
-    parent = open_parent_run(client, experiment_id, sid, job.name, _job_params(job))
+    parent = open_parent_run(client, experiment_id, sid, job.name, _job_params(job), fingerprint)
     context = {
         "tracking_uri": uri,
         "experiment_id": experiment_id,
@@ -147,8 +167,6 @@ def run_sweep(job: SweepJob, resume: bool | None = None) -> dict[str, Any]:
     )
     for study in plan_studies(job):
         _run_study(job, study, context, storage, resume, progress)
-    from raysweep.sweep_report import report_sweep
-
     report = report_sweep(job, client, parent)
     report["wall_seconds"] = time.time() - started
     report["max_concurrent"] = job.max_concurrent
@@ -187,11 +205,11 @@ def _run_study(
     study: Study,
     context: dict[str, Any],
     storage: str,
-    resume: bool | None,
+    resume: bool,
     progress: SweepProgress,
 ) -> None:
     path = os.path.join(storage, study.name)
-    if resume is not False and tune.Tuner.can_restore(path):
+    if tune.Tuner.can_restore(path):
         # finished trials stay finished; unfinished ones continue from their last round checkpoint
         tuner = tune.Tuner.restore(
             path, trainable=_trainable(job), resume_unfinished=True, resume_errored=True

@@ -21,7 +21,7 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param, Run, RunTag
 from mlflow.tracking import MlflowClient
 
 from raysweep.errors import ConfigError
@@ -33,6 +33,7 @@ TAG_CELL = "raysweep.cell"
 TAG_GROUP = "raysweep.group"
 TAG_CONFIG = "raysweep.config_id"
 TAG_FAILURE = "raysweep.failure"
+TAG_FINGERPRINT = "raysweep.job_fingerprint"
 TAG_TRIAL_KEY = (
     "raysweep.trial_key"  # identity of a trial within its sweep: cell, seed, sampled values
 )
@@ -93,8 +94,38 @@ def ensure_experiment(client: MlflowClient, name: str, uri: str) -> str:
     return client.create_experiment(name, artifact_location=f"{root}/{name}" if root else None)
 
 
+def find_parent_run(client: MlflowClient, experiment_name: str, sweep_id: str) -> Run | None:
+    """The parent run of an earlier start of this sweep, if any (read-only)."""
+    experiment = client.get_experiment_by_name(experiment_name)
+    if experiment is None:
+        return None
+    found = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.`{TAG_SWEEP}` = '{sweep_id}' and tags.`raysweep.role` = 'sweep'",
+        max_results=1,
+    )
+    return found[0] if found else None
+
+
+def check_same_job(parent: Run | None, fingerprint: str, name: str) -> None:
+    """Resuming a sweep with a changed job would mix two experiments under one parent run."""
+    if parent is None:
+        return
+    recorded = parent.data.tags.get(TAG_FINGERPRINT)
+    if recorded is not None and recorded != fingerprint:
+        raise ConfigError(
+            f"sweep {name!r} was started from a different job (axes, recipe, train or search changed); "
+            "give the job a new name or storage path to start a new sweep"
+        )
+
+
 def open_parent_run(
-    client: MlflowClient, experiment_id: str, sweep_id: str, name: str, params: dict[str, Any]
+    client: MlflowClient,
+    experiment_id: str,
+    sweep_id: str,
+    name: str,
+    params: dict[str, Any],
+    fingerprint: str,
 ) -> str:
     """The sweep's parent run: reused when the same sweep resumes, created otherwise."""
     found = client.search_runs(
@@ -106,9 +137,8 @@ def open_parent_run(
         run_id = found[0].info.run_id
         client.update_run(run_id, status="RUNNING")
         return run_id
-    run = client.create_run(
-        experiment_id, run_name=name, tags={TAG_SWEEP: sweep_id, "raysweep.role": "sweep"}
-    )
+    tags = {TAG_SWEEP: sweep_id, "raysweep.role": "sweep", TAG_FINGERPRINT: fingerprint}
+    run = client.create_run(experiment_id, run_name=name, tags=tags)
     log_params(client, run.info.run_id, params)
     return run.info.run_id
 

@@ -69,3 +69,42 @@ def test_diverging_trials_fail_alone(tmp_path: Path) -> None:
     assert len(parent) == 1
     efficiency = [key for key in parent[0].data.metrics if key.startswith("efficiency/")]
     assert efficiency and all("lr_0.01" in key for key in efficiency), efficiency
+
+
+def test_a_changed_job_does_not_resume_into_an_old_sweep(tmp_path: Path) -> None:
+    """Same name and storage path but other trials: refused before Ray starts, store untouched."""
+    job = yaml.safe_load((REPO / "jobs" / "smoke.yaml").read_text())
+    job["strategies"] = ["random"]
+    job["seeds"] = 1
+    job["tracking"] = {"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": "changed"}
+    job["storage_path"] = str(tmp_path / "tune")
+    job_file = tmp_path / "job.yaml"
+    job_file.write_text(yaml.safe_dump(job))
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    env.pop("RAY_ADDRESS", None)
+    command = [sys.executable, "-m", "raysweep.run", "--job", str(job_file)]
+    first = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert first.returncode == 0, first.stderr[-3000:]
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("changed")
+    runs_before = {
+        r.info.run_id: r.info.end_time for r in client.search_runs([experiment.experiment_id])
+    }
+    job["seeds"] = 2  # a different sweep under the same name
+    job_file.write_text(yaml.safe_dump(job))
+    second = subprocess.run(
+        [*command, "--resume"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert second.returncode == 2
+    error_lines = [
+        line for line in second.stderr.splitlines() if line.startswith("raysweep: error:")
+    ]
+    assert len(error_lines) == 1 and "started from a different job" in error_lines[0]
+    assert "Started a local Ray instance" not in second.stderr + second.stdout
+    runs_after = {
+        r.info.run_id: r.info.end_time for r in client.search_runs([experiment.experiment_id])
+    }
+    assert runs_after == runs_before
