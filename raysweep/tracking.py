@@ -18,7 +18,6 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.entities import Metric, Param, Run, RunTag
@@ -34,9 +33,8 @@ TAG_GROUP = "raysweep.group"
 TAG_CONFIG = "raysweep.config_id"
 TAG_FAILURE = "raysweep.failure"
 TAG_FINGERPRINT = "raysweep.job_fingerprint"
-TAG_TRIAL_KEY = (
-    "raysweep.trial_key"  # identity of a trial within its sweep: cell, seed, sampled values
-)
+# identity of a trial within its sweep (cell, seed, sampled values), to find its run again
+TAG_TRIAL_KEY = "raysweep.trial_key"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_\-./ :]")
 
 
@@ -71,9 +69,7 @@ def check_tracking_uri(uri: str) -> None:
             )
         return
     if uri.startswith(("http://", "https://")):
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
-        import requests
+        import requests  # a bare probe: the MLflow client would retry for minutes first
 
         try:
             response = requests.get(uri.rstrip("/") + "/health", timeout=10)
@@ -207,6 +203,7 @@ class TrialTracker:
             log_params(self.client, run_id, params)
         else:  # a retry or a resumed sweep: continue the same run, clear a previous failure
             self.client.update_run(run_id, status="RUNNING")
+            log_params(self.client, run_id, params)  # identical values: a no-op, or fills a gap
             tags = self.client.get_run(run_id).data.tags
             for key in (TAG_FAILURE, "raysweep.error"):
                 if key in tags:
@@ -307,7 +304,3 @@ def _record_dict(record: RoundRecord) -> dict[str, Any]:
     from dataclasses import asdict
 
     return asdict(record)
-
-
-def set_mlflow_uri(uri: str) -> None:
-    mlflow.set_tracking_uri(uri)
