@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import subprocess_env
 from mlflow.tracking import MlflowClient
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,12 +26,6 @@ EXPECTED_STEPS = list(range(10, 90, 10))  # seed 10, batches of 10, budget 80, e
 METRIC = "test/accuracy"
 
 pytestmark = pytest.mark.slow
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "HF_HUB_OFFLINE": "1", **extra}
-    env.pop("RAY_ADDRESS", None)
-    return env
 
 
 def _job_file(workdir: Path) -> Path:
@@ -105,7 +100,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict:
     subprocess.run(
         _sweep_command(workdir),
         cwd=workdir,
-        env=_env(),
+        env=subprocess_env(),
         check=True,
         capture_output=True,
         timeout=600,
@@ -118,7 +113,7 @@ def test_killed_worker_resumes_from_last_round(tmp_path: Path, uninterrupted: di
     result = subprocess.run(
         _sweep_command(tmp_path),
         cwd=tmp_path,
-        env=_env(RAYSWEEP_FAULT_KILL_AFTER_ROUND=f"1:{markers}"),
+        env=subprocess_env(RAYSWEEP_FAULT_KILL_AFTER_ROUND=f"1:{markers}"),
         capture_output=True,
         text=True,
         timeout=600,
@@ -148,7 +143,7 @@ def test_killed_driver_resumes_to_identical_results(tmp_path: Path, uninterrupte
     driver = subprocess.Popen(
         _sweep_command(tmp_path),
         cwd=tmp_path,
-        env=_env(),
+        env=subprocess_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -175,7 +170,7 @@ def test_killed_driver_resumes_to_identical_results(tmp_path: Path, uninterrupte
     resumed = subprocess.run(
         _sweep_command(tmp_path, "--resume"),
         cwd=tmp_path,
-        env=_env(),
+        env=subprocess_env(),
         capture_output=True,
         text=True,
         timeout=600,

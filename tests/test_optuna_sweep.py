@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import subprocess_env
 from mlflow.tracking import MlflowClient
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,8 +36,7 @@ def test_optuna_runs_n_times_seeds_and_records_best(tmp_path: Path) -> None:
     )
     job_file = tmp_path / "optuna.yaml"
     job_file.write_text(yaml.safe_dump(job))
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
-    env.pop("RAY_ADDRESS", None)
+    env = subprocess_env()
 
     dry = subprocess.run(
         [sys.executable, "-m", "raysweep.run", "--job", str(job_file), "--dry-run"],

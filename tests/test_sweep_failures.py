@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import subprocess_env
 from mlflow.tracking import MlflowClient
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,8 +28,7 @@ def test_diverging_trials_fail_alone(tmp_path: Path) -> None:
     job_file = tmp_path / "failures.yaml"
     job_file.write_text(yaml.safe_dump(job))
 
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
-    env.pop("RAY_ADDRESS", None)
+    env = subprocess_env()
     result = subprocess.run(
         [sys.executable, "-m", "raysweep.run", "--job", str(job_file)],
         cwd=tmp_path,
@@ -80,8 +79,7 @@ def test_a_changed_job_does_not_resume_into_an_old_sweep(tmp_path: Path) -> None
     job["storage_path"] = str(tmp_path / "tune")
     job_file = tmp_path / "job.yaml"
     job_file.write_text(yaml.safe_dump(job))
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
-    env.pop("RAY_ADDRESS", None)
+    env = subprocess_env()
     command = [sys.executable, "-m", "raysweep.run", "--job", str(job_file)]
     first = subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
