@@ -75,11 +75,45 @@ def describe_plan(job: SweepJob) -> str:
 
 def sweep_id(job: SweepJob) -> str:
     """Same job name and storage path = same sweep (a rerun resumes it, never duplicates it)."""
-    key = json.dumps([job.name, str(Path(job.storage_path).resolve())])
+    key = json.dumps([job.name, resolve_storage(job.storage_path)])
     return hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
+STORAGE_PROBE_SECONDS = 30
+
+
+def resolve_storage(path: str) -> str:
+    """Local paths made absolute (trials run elsewhere); URIs such as s3://... kept as they are."""
+    return path if "://" in path else str(Path(path).resolve())
+
+
 def check_storage(path: str) -> None:
+    """A local storage path must be (or be creatable in) a writable directory; a URI reachable."""
+    if path.startswith("file://"):
+        path = path.removeprefix("file://")
+    if "://" in path:
+        import concurrent.futures
+
+        import pyarrow.fs
+
+        def probe() -> None:
+            filesystem, inner = pyarrow.fs.FileSystem.from_uri(path)
+            filesystem.get_file_info(inner)
+
+        # cloud filesystems retry for minutes when credentials or the network are missing
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        try:
+            pool.submit(probe).result(timeout=STORAGE_PROBE_SECONDS)
+        except concurrent.futures.TimeoutError:
+            raise ConfigError(
+                f"storage path {path} did not answer in {STORAGE_PROBE_SECONDS} s"
+            ) from None
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"storage path {path} cannot be reached: {first}") from None
+        finally:
+            pool.shutdown(wait=False)
+        return
     target = Path(path).resolve()
     existing = target
     while not existing.exists():
@@ -158,7 +192,7 @@ def run_sweep(job: SweepJob, resume: bool = False) -> dict[str, Any]:
         "objective_metric": job.search.objective.metric,
         "objective_summary": job.search.objective.summary,
     }
-    storage = str(Path(job.storage_path).resolve())
+    storage = resolve_storage(job.storage_path)
     started = time.time()
     progress = SweepProgress(
         total=job.n_trials(),

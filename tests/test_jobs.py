@@ -489,3 +489,16 @@ def test_resources_beyond_the_cluster_are_rejected(existing_state):
     _assert_failed_cleanly(done, f"{job['resources']['gpus']} GPU", "the cluster has")
     assert any(existing_state["ray_tmp"].iterdir()), "the check needs the cluster's resources"
     _assert_untouched(existing_state)
+
+
+def test_storage_uris(tmp_path):
+    """file:// URIs get the local checks; other URIs are kept verbatim (never resolved as paths)."""
+    from raysweep.sweep import check_storage, resolve_storage
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ConfigError, match="cannot be written"):
+        check_storage(f"file://{blocker}/tune")
+    check_storage(f"file://{tmp_path}/tune")  # creatable: accepted
+    assert resolve_storage("s3://bucket/raysweep") == "s3://bucket/raysweep"
+    assert resolve_storage("relative/dir") == str((Path.cwd() / "relative" / "dir").resolve())
