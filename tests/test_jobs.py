@@ -238,7 +238,10 @@ def test_exponent_floats_are_numbers(tmp_path):
 
 
 # --------------------------------------------------------------------------- the plan, dry run
-@pytest.mark.parametrize(("path", "n_trials"), [(SMOKE, 4), (QUICKSTART, 24)])
+@pytest.mark.parametrize(
+    ("path", "n_trials"),
+    [(SMOKE, 4), (QUICKSTART, 24), (REPO / "jobs" / "paper_recipe_gpu.yaml", 128)],
+)
 def test_dry_run_prints_the_plan_and_starts_nothing(tmp_path, capsys, path, n_trials):
     store, storage = tmp_path / "mlflow.db", tmp_path / "tune"
     argv = ["--job", str(path), "--dry-run", "--tracking-uri", f"sqlite:///{store}"]
@@ -502,3 +505,11 @@ def test_storage_uris(tmp_path):
     check_storage(f"file://{tmp_path}/tune")  # creatable: accepted
     assert resolve_storage("s3://bucket/raysweep") == "s3://bucket/raysweep"
     assert resolve_storage("relative/dir") == str((Path.cwd() / "relative" / "dir").resolve())
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "jobs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_job_validates(path):
+    from raysweep.jobs import load_job
+
+    job = load_job(path)  # raises ConfigError on any problem
+    assert job.n_trials() > 0
