@@ -152,15 +152,18 @@ class Trajectory:
         spec, r = self.spec, self.state.next_round
         labeled = self.state.labeled
         model = self._fresh_model()
-        report = fine_tune(
-            model,
-            self.adapter,
-            self.dataset,
-            labeled,
-            spec.train,
-            torch_generator(spec.seed, Stream.MODEL, r),
-            self.device,
-        )
+        with torch.random.fork_rng(devices=_cuda_devices(self.device)):
+            # dropout and other in-model randomness draw from torch's global generator
+            torch.manual_seed(torch_seed(spec.seed, Stream.MODEL, r))
+            report = fine_tune(
+                model,
+                self.adapter,
+                self.dataset,
+                labeled,
+                spec.train,
+                torch_generator(spec.seed, Stream.MODEL, r),
+                self.device,
+            )
         metrics = self._evaluate(model) if self._evaluation_due(r) else None
         acquisition = self._acquire(model, r) if r < len(self.batch_sizes) else None
         if acquisition is not None:
@@ -271,6 +274,11 @@ class Trajectory:
             model = copy.deepcopy(self._original)
             model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
             self._warm_model = model
+
+
+def _cuda_devices(device: torch.device) -> list[int]:
+    """The CUDA devices whose RNG state a round may touch (none on CPU)."""
+    return [device.index or 0] if device.type == "cuda" else []
 
 
 def _check_selection(selected: np.ndarray, pool: np.ndarray, batch_size: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,12 +36,20 @@ def make_optimizer(module: nn.Module, config: TrainConfig) -> torch.optim.Optimi
     )
 
 
-def _batches(labeled: np.ndarray, batch_size: int, generator: torch.Generator):
-    """Endless mini-batches of labeled dataset indices, reshuffled every epoch by ``generator``."""
+def _batches(
+    labeled: np.ndarray, batch_size: int, generator: torch.Generator
+) -> Iterator[np.ndarray]:
+    """Endless full mini-batches of labeled indices, reshuffled every epoch by ``generator``.
+
+    The remainder of an epoch is dropped (every epoch reshuffles, so no point sits out long): a last
+    batch of one example would break BatchNorm in training mode and weigh one point as a batch.
+    A labeled set smaller than a batch is used whole.
+    """
+    size = min(batch_size, len(labeled))
     while True:
         order = torch.randperm(len(labeled), generator=generator).numpy()
-        for start in range(0, len(order), batch_size):
-            yield labeled[order[start : start + batch_size]]
+        for start in range(0, len(order) - size + 1, size):
+            yield labeled[order[start : start + size]]
 
 
 def fine_tune(

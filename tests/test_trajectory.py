@@ -304,3 +304,38 @@ def test_random_strategy_acquires_differently(baseline):
     t.run_round()
     assert t.state.labeled[:10].tolist() == baseline.state.labeled[:10].tolist()
     assert t.records[0].acquisition.indices != baseline.records[0].acquisition.indices
+
+
+def test_batches_are_full_and_cover_each_epoch_without_repeats():
+    from raysweep.training import _batches
+
+    labeled = np.arange(100, 109)  # 9 points, batch 4: two full batches an epoch, one left over
+    generator = torch.Generator().manual_seed(0)
+    batches = _batches(labeled, 4, generator)
+    for _ in range(5):  # five epochs
+        epoch = [next(batches), next(batches)]
+        assert all(len(b) == 4 for b in epoch)
+        seen = np.concatenate(epoch)
+        assert len(set(seen.tolist())) == 8 and set(seen.tolist()) <= set(labeled.tolist())
+    small = _batches(labeled[:3], 16, generator)  # fewer points than a batch: the whole set
+    assert sorted(next(small).tolist()) == [100, 101, 102]
+
+
+def test_batchnorm_model_trains_when_one_example_would_be_left_over():
+    # 9 labels with batch 4 would leave a batch of 1, which BatchNorm rejects in training mode
+    spec = _spec(
+        recipe=Recipe(seed_size=9, first_batch=4, budget=13, eval_every=1),
+        train=dataclasses.replace(_spec().train, batch_size=4),
+    )
+    records = Trajectory(spec).run()
+    assert [r.n_labels for r in records] == [9, 13]
+
+
+def test_dropout_is_seeded_per_round():
+    # with dropout in the network, training draws from torch's global generator
+    spec = _spec(model_args={"drop_rate": 0.5})
+    torch.manual_seed(123)
+    first = _comparable(Trajectory(spec).run())
+    torch.manual_seed(456)  # whatever the caller's global state, the trajectory is the same
+    second = _comparable(Trajectory(spec).run())
+    assert first == second
