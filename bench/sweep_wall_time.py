@@ -61,6 +61,7 @@ def main() -> int:
         "overhead_seconds": overhead,
         "cold_embedding_cache": True,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "report": result.stdout[result.stdout.find("Label efficiency") :].splitlines(),
     }
     out = (
         REPO / "bench" / "results" / f"{Path(args.job).stem}-{time.strftime('%Y%m%d-%H%M%S')}.json"
