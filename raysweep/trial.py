@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import signal
 import tempfile
@@ -81,6 +82,8 @@ def trial_spec(config: dict[str, Any]) -> TrajectorySpec:
 
 def run_trial(config: dict[str, Any]) -> None:
     """Run (or continue) one trajectory; report metrics and a round checkpoint after every round."""
+    # one "Checkpoint successfully created" line per round and trial drowns the sweep's progress
+    logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)
     if "trial" in config:  # grid studies wrap the trial's fixed entry in one grid_search axis
         config = {**config["trial"], CONTEXT_KEY: config[CONTEXT_KEY]}
     context = config[CONTEXT_KEY]
