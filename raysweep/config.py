@@ -28,6 +28,9 @@ class Recipe:
     pool_subsample: int | None = None  # random down-sampling of the pool each round
     eval_every: int = 2  # evaluate every k acquisition rounds (round 0 and the last always)
     warm_start: bool = False  # paper: restart from the original weights every round
+    # score the pool every round even for strategies that need no model outputs (random), so
+    # every batch gets comparable entropy / diversity / representativeness diagnostics
+    batch_diagnostics: bool = True
 
     def validate(self) -> None:
         _check_types(self, "recipe")

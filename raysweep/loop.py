@@ -20,6 +20,7 @@ from torch import nn
 
 from raysweep.config import TrajectorySpec
 from raysweep.data import ALDataset, load_dataset
+from raysweep.diagnostics import diversity, representativeness
 from raysweep.errors import ConfigError
 from raysweep.metrics import acquisition_summary, split_metrics
 from raysweep.models import create_adapter
@@ -209,7 +210,9 @@ class Trajectory:
     def _acquire(self, model: nn.Module, r: int) -> Acquisition:
         ds, spec = self.dataset, self.spec
         pool = self.candidate_pool(r)
-        needs = self.strategy.needs
+        needs = set(self.strategy.needs)
+        if spec.recipe.batch_diagnostics:  # entropy, diversity, representativeness of each batch
+            needs |= {"probs", "embeddings"}
         started = time.perf_counter()
         outputs = None
         if needs:
@@ -248,7 +251,8 @@ class Trajectory:
     def _batch_summary(
         self, selected: np.ndarray, pool: np.ndarray, outputs: Outputs | None
     ) -> dict[str, float]:
-        """Group and class counts vs the pool's base rates, and the batch's mean predictive entropy."""
+        """Group and class counts vs the pool's base rates; uncertainty, diversity and
+        representativeness of the batch when the pool's outputs were computed."""
         ds = self.dataset
         summary = acquisition_summary(ds.groups[selected], ds.groups[pool], ds.group_names)
         by_class = acquisition_summary(ds.labels[selected], ds.labels[pool], ds.class_names)
@@ -257,6 +261,12 @@ class Trajectory:
             chosen = np.searchsorted(pool, selected)  # pool is sorted: positions of the batch in it
             summary["batch/mean_entropy"] = float(entropy_scores(outputs.probs[chosen]).mean())
             summary["pool/mean_entropy"] = float(entropy_scores(outputs.probs).mean())
+        if outputs is not None and outputs.embeddings is not None:
+            batch_embeddings = outputs.embeddings[chosen]
+            summary["batch/diversity"] = diversity(outputs.embeddings, batch_embeddings)
+            summary["batch/representativeness"] = representativeness(
+                outputs.embeddings, batch_embeddings
+            )
         return summary
 
     # -- checkpoint / resume -------------------------------------------------------------------

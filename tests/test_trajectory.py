@@ -339,3 +339,18 @@ def test_dropout_is_seeded_per_round():
     torch.manual_seed(456)  # whatever the caller's global state, the trajectory is the same
     second = _comparable(Trajectory(spec).run())
     assert first == second
+
+
+def test_batch_diagnostics_for_every_strategy_unless_switched_off():
+    random_spec = _spec(
+        strategy="random", recipe=Recipe(seed_size=10, first_batch=10, budget=20, eval_every=1)
+    )
+    (first, _) = Trajectory(random_spec).run()
+    summary = first.acquisition.summary
+    assert summary["batch/diversity"] > 0
+    assert -1.0 <= summary["batch/representativeness"] <= 1.0
+    assert 0.0 <= summary["batch/mean_entropy"] <= np.log(2)  # binary task
+    recipe = dataclasses.replace(random_spec.recipe, batch_diagnostics=False)
+    (first_off, _) = Trajectory(dataclasses.replace(random_spec, recipe=recipe)).run()
+    assert not any(key.startswith(("batch/", "pool/")) for key in first_off.acquisition.summary)
+    assert first_off.acquisition.indices == first.acquisition.indices  # diagnostics change nothing
