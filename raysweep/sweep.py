@@ -26,7 +26,6 @@ from raysweep.jobs import Cell, SweepJob
 from raysweep.progress import SweepProgress
 from raysweep.sweep_report import report_group, report_sweep
 from raysweep.tracking import (
-    TAG_CONFIG,
     check_same_job,
     check_tracking_uri,
     ensure_experiment,
@@ -408,4 +407,4 @@ def _job_params(job: SweepJob) -> dict[str, Any]:
     return params
 
 
-__all__ = ["TAG_CONFIG", "describe_plan", "plan_studies", "run_sweep"]
+__all__ = ["describe_plan", "plan_studies", "run_sweep"]

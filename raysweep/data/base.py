@@ -96,11 +96,3 @@ class ALDataset:
                     f"balanced seed set of {seed_size} needs {per_class} per class; "
                     f"{self.name} pool has fewer for {', '.join(short)}"
                 )
-
-    def describe(self) -> str:
-        lines = [f"{self.name}: {len(self.inputs)} examples, {self.num_classes} classes"]
-        for split, idx in self.splits.items():
-            counts = np.bincount(self.groups[idx], minlength=len(self.group_names))
-            parts = ", ".join(f"{g}={c}" for g, c in zip(self.group_names, counts, strict=True))
-            lines.append(f"  {split} ({len(idx)}): {parts}")
-        return "\n".join(lines)
