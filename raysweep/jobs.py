@@ -144,7 +144,13 @@ class Cell:
     def group(self) -> str:
         """The comparison group: strategies are compared within (dataset, model, grid point)."""
         point = ",".join(f"{k.split('.')[-1]}={v}" for k, v in sorted(self.grid_point.items()))
-        return f"{self.dataset.name}/{self.model.label}" + (f"/{point}" if point else "")
+        dataset = _disambiguated(
+            self.dataset.name, self.dataset.args, [d.name for d in self.job.datasets]
+        )
+        model = _disambiguated(
+            self.model.label, self.model.args, [m.label for m in self.job.models]
+        )
+        return f"{dataset}/{model}" + (f"/{point}" if point else "")
 
     @property
     def cell_id(self) -> str:
@@ -161,6 +167,14 @@ class Cell:
             section, key = dotted.split(".", 1)
             spec[section][key] = value
         return spec
+
+
+def _disambiguated(label: str, args: dict[str, Any], labels: list[str]) -> str:
+    """``label``, plus its args when the job lists the same name twice (e.g. two correlation
+    strengths of one dataset, Fig. 8), so their trials are never compared as one group."""
+    if labels.count(label) < 2:
+        return label
+    return label + "[" + ",".join(f"{k}={v}" for k, v in sorted(args.items())) + "]"
 
 
 # --------------------------------------------------------------------------------------- parsing

@@ -513,3 +513,20 @@ def test_every_shipped_job_validates(path):
 
     job = load_job(path)  # raises ConfigError on any problem
     assert job.n_trials() > 0
+
+
+def test_same_dataset_with_other_args_is_its_own_comparison_group():
+    from raysweep.jobs import parse_job
+
+    raw = smoke()
+    raw["datasets"] = [
+        {"name": "shapes", "args": {"n": 400, "train_agreement": 0.95}},
+        {"name": "shapes", "args": {"n": 400, "train_agreement": 0.75}},
+    ]
+    job = parse_job(raw)
+    groups = {cell.group for cell in job.cells()}
+    assert len(groups) == 2, groups  # each agreement level compares its own strategies
+    assert any("train_agreement=0.75" in g for g in groups)
+    assert len({c.cell_id for c in job.cells()}) == len(job.cells())
+    single = parse_job(smoke())
+    assert {cell.group for cell in single.cells()} == {"shapes/tiny_cnn-random_init"}
