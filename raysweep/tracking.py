@@ -175,6 +175,11 @@ def round_metrics(record: RoundRecord) -> dict[str, float]:
     return {k: v for k, v in metrics.items() if v is not None and math.isfinite(v)}
 
 
+def run_finished(tracking_uri: str, run_id: str) -> bool:
+    """True once :meth:`TrialTracker.finish` completed for this run (it is the very last step)."""
+    return MlflowClient(tracking_uri).get_run(run_id).info.status == "FINISHED"
+
+
 class TrialTracker:
     """The child run of one trial; created once, continued on resume."""
 

@@ -18,7 +18,15 @@ from ray import tune
 from raysweep.config import TrajectorySpec
 from raysweep.loop import Trajectory
 from raysweep.report import area_under_curve
-from raysweep.tracking import TAG_CELL, TAG_CONFIG, TAG_GROUP, TAG_TRIAL_KEY, TrialTracker, flatten
+from raysweep.tracking import (
+    TAG_CELL,
+    TAG_CONFIG,
+    TAG_GROUP,
+    TAG_TRIAL_KEY,
+    TrialTracker,
+    flatten,
+    run_finished,
+)
 
 RUN_ID_FILE = "mlflow_run_id.txt"
 CONTEXT_KEY = "raysweep"  # sweep-level context in the trial config (not a hyperparameter)
@@ -94,6 +102,9 @@ def run_trial(config: dict[str, Any]) -> None:
     if checkpoint is not None:
         with checkpoint.as_directory() as directory:
             run_id = (Path(directory) / RUN_ID_FILE).read_text().strip()
+    if run_id is not None and run_finished(context["tracking_uri"], run_id):
+        # the driver died after this trial finished but before Tune recorded it: nothing to redo
+        return
     # the run exists before any data or weights are touched, so every failure is recorded on it
     tracker = TrialTracker(
         context["tracking_uri"],
