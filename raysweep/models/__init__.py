@@ -40,7 +40,10 @@ _timm_entry(
     "bit_m_r50x1", "resnetv2_50x1_bit.goog_in21k", "timm BiT-M-R50x1 (ImageNet-21k); weights=<file>"
 )
 _timm_entry(
-    "bit_s_r50x1", "resnetv2_50x1_bit.goog_in21k", "timm BiT-S-R50x1 (ImageNet-1k); weights=<file>"
+    # BiT-S has no tagged timm config; the architecture is the same, the file brings the weights
+    "bit_s_r50x1",
+    "resnetv2_50x1_bit",
+    "timm BiT-S-R50x1 (ImageNet-1k); weights=<file>",
 )
 _timm_entry(
     "bit_m_r101x1",
