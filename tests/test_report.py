@@ -458,6 +458,72 @@ def test_flat_baseline_makes_the_ratio_undefined_not_one() -> None:
     assert "undefined (target met at start)" in line and "1.00x" not in line
 
 
+def _random_with_gains(gains: list[float]) -> list[Curve]:
+    # each seed starts at 0.1 and ends at 0.1 + its gain, rising linearly
+    return [
+        curve("random", s, list(0.1 + g * np.linspace(0.0, 1.0, len(STEPS))))
+        for s, g in enumerate(gains)
+    ]
+
+
+def test_baseline_gain_not_resolved_makes_the_ratio_undefined() -> None:
+    # Random's per-seed gains 0.01, 0.02, 0.03: mean 0.02, sd 0.01, t(0.975, 2) = 4.3027,
+    # half-width 4.3027 * 0.01 / sqrt(3) = 0.0248 -> interval [-0.0048, 0.0448] holds 0.
+    # A strategy that jumps early would otherwise get a ratio read off that noise.
+    jumper = [curve("entropy", s, [0.1, 0.2, 0.2, 0.2, 0.2]) for s in range(3)]
+    df = label_efficiency(_random_with_gains([0.01, 0.02, 0.03]) + jumper, cell="floor")
+    r = row_of(df, "entropy")
+    assert r["undefined"] and r["undefined_reason"] == "random's gain not resolved"
+    assert math.isnan(r["ratio"]) and math.isnan(r["ratio_of_mean_curves"])
+    assert not r["failure"]  # its final (0.2) beats random's (0.12): not a failure case
+    line = next(x for x in format_table(df).splitlines() if " entropy " in x)
+    assert "undefined (random's gain not resolved)" in line and "x [" not in line
+
+
+def test_baseline_gain_just_resolved_keeps_the_ratio() -> None:
+    # Gains 0.02, 0.03, 0.04: mean 0.03, the same half-width 0.0248 -> [0.0052, 0.0548] > 0.
+    # Random's mean curve ends at 0.13 and reaches it at 100 labels; entropy (0.2 from 40
+    # labels) reaches 0.13 at 20 + 0.3 * 20 = 26 labels per seed: ratio 100 / 26.
+    jumper = [curve("entropy", s, [0.1, 0.2, 0.2, 0.2, 0.2]) for s in range(3)]
+    df = label_efficiency(_random_with_gains([0.02, 0.03, 0.04]) + jumper, cell="rising")
+    r = row_of(df, "entropy")
+    assert not r["undefined"] and r["undefined_reason"] == ""
+    assert r["ratio"] == pytest.approx(100 / 26)
+
+
+def test_given_target_is_not_second_guessed_by_the_gain_rule() -> None:
+    # The same unresolved random as above, but the user names the target (0.15): random's mean
+    # curve (gain 0.02 over 80 labels) reaches it at 20 + 0.05/0.02 * 80 = 220 -> never (> 100).
+    jumper = [curve("entropy", s, [0.1, 0.2, 0.2, 0.2, 0.2]) for s in range(3)]
+    df = label_efficiency(_random_with_gains([0.01, 0.02, 0.03]) + jumper, target=0.15)
+    assert not row_of(df, "entropy")["undefined"]
+    df = label_efficiency(_random_with_gains([0.01, 0.02, 0.03]) + jumper, target=0.11)
+    r = row_of(df, "entropy")  # random: 20 + 0.01/0.02 * 80 = 60; entropy: 20 + 0.1 * 20 = 22
+    assert not r["undefined"] and r["ratio"] == pytest.approx(60 / 22)
+
+
+def test_gain_rule_follows_the_metric_direction() -> None:
+    # A loss that random lowers by 0.02, 0.03, 0.04 is a resolved gain (lower is better);
+    # lowered by 0.01, 0.02, 0.03 it is not (the same interval as above, mirrored).
+    def falling(gains: list[float]) -> list[Curve]:
+        return [
+            curve("random", s, list(0.5 - g * np.linspace(0.0, 1.0, len(STEPS))))
+            for s, g in enumerate(gains)
+        ]
+
+    other = [curve("entropy", s, [0.5, 0.4, 0.4, 0.4, 0.4]) for s in range(3)]
+    resolved = label_efficiency(falling([0.02, 0.03, 0.04]) + other, higher_is_better=False)
+    assert not row_of(resolved, "entropy")["undefined"]
+    noise = label_efficiency(falling([0.01, 0.02, 0.03]) + other, higher_is_better=False)
+    assert row_of(noise, "entropy")["undefined_reason"] == "random's gain not resolved"
+
+
+def test_one_seed_withholds_nothing_for_the_gain_rule() -> None:
+    jumper = [curve("entropy", 0, [0.1, 0.2, 0.2, 0.2, 0.2])]
+    df = label_efficiency(_random_with_gains([0.01]) + jumper)
+    assert not row_of(df, "entropy")["undefined"]
+
+
 def test_empty_table() -> None:
     assert label_efficiency_table({}).empty
     assert len(format_table(label_efficiency_table({})).splitlines()) == 2

@@ -4,7 +4,11 @@ Conventions (see ``SCIENCE.md``, "Across seeds and strategies"): the ratio of a 
 (labels random needs) ÷ (labels the strategy needs) to reach the target, which defaults to
 random's final metric (the paper's choice); never reaching it means "> budget". A target that
 random's mean curve already meets at its first evaluation (e.g. a worst-group accuracy stuck at
-0) measures nothing: every curve "reaches" it at once, so the ratio is undefined, not 1.
+0) measures nothing: every curve "reaches" it at once, so the ratio is undefined, not 1. Nor does
+a target that random never resolvably climbs to: when the 95% interval of random's per-seed gain
+(last evaluation minus first) includes 0, its curve is noise about a floor, and "labels to reach
+random's final value" reads that noise (a ratio of 3x with an interval of [0.3, 38]). The ratio
+is then undefined too, and the table says why.
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ from raysweep.analysis.intervals import mean_ci, ratio_ci
 #: Name of the baseline strategy the paper compares against.
 BASELINE = "random"
 
+#: Why a cell's ratios are undefined (the ``undefined_reason`` column; "" when they are defined).
+TARGET_MET_AT_START = "target met at start"
+NO_RESOLVED_GAIN = "random's gain not resolved"
+
 #: Columns of :func:`label_efficiency`, in order (also the schema of the logged table).
 EFFICIENCY_COLUMNS = (
     "cell",
@@ -45,6 +53,7 @@ EFFICIENCY_COLUMNS = (
     "seeds_reached",
     "beyond_budget",
     "undefined",
+    "undefined_reason",
     "final_mean",
     "final_ci_low",
     "final_ci_high",
@@ -84,8 +93,10 @@ def label_efficiency(
     * a seed (or mean curve) that never reaches the target records NaN and sets
       ``beyond_budget`` ("> budget"); the per-seed mean is then NaN rather than a mean over
       the lucky seeds only, and ``seeds_reached`` says how many made it;
-    * ``undefined``: random's mean curve meets the target at its first evaluation, so no
-      ratio is reported (NaN) rather than a meaningless 1.00x;
+    * ``undefined``: random's mean curve meets the target at its first evaluation, or (with the
+      default target and at least 2 seeds) the 95% t interval of random's per-seed gain from
+      its first to its last evaluation includes 0; no ratio is reported (NaN) rather than a
+      meaningless 1.00x or a ratio read off noise, and ``undefined_reason`` says which;
     * final metric and AUC: mean with a t interval, clipped to ``bounds``;
     * ``failure``: the ratio is ≤ 1 (``ratio``, or ``ratio_of_mean_curves`` when some
       seed never reached), or the strategy's mean curve never reaches a target random
@@ -116,7 +127,11 @@ class _Reference:
     final: float  # random's mean final metric
     higher_is_better: bool
     bounds: tuple[float, float] | None  # the metric's range, for intervals
-    undefined: bool  # random meets the goal at its first evaluation: no labels to save
+    undefined_reason: str  # why no ratio is defined ("" when one is)
+
+    @property
+    def undefined(self) -> bool:
+        return bool(self.undefined_reason)
 
     @classmethod
     def of(
@@ -132,11 +147,28 @@ class _Reference:
         # mean curve reaches it exactly (a separately computed mean may differ in the last bit).
         goal = final if target is None else float(target)
         needed = labels_to_reach(labels, mean, goal, higher_is_better=higher_is_better)
-        undefined = needed is not None and needed <= labels[0]
-        return cls(goal, needed, final, higher_is_better, bounds, undefined)
+        if needed is not None and needed <= labels[0]:
+            reason = TARGET_MET_AT_START
+        elif target is None and not _gain_resolved(baseline_curves, higher_is_better):
+            reason = NO_RESOLVED_GAIN
+        else:
+            reason = ""
+        return cls(goal, needed, final, higher_is_better, bounds, reason)
 
     def needs(self, labels: np.ndarray, values: np.ndarray) -> float | None:
         return labels_to_reach(labels, values, self.goal, higher_is_better=self.higher_is_better)
+
+
+def _gain_resolved(curves: Sequence[Curve], higher_is_better: bool) -> bool:
+    """Whether random's per-seed gain (last minus first evaluation) is resolved above 0.
+
+    Its 95% t interval must exclude 0. A given target is the user's own and is not second-
+    guessed; with one seed nothing is resolved, and nothing is withheld either (no interval).
+    """
+    sign = 1.0 if higher_is_better else -1.0
+    gains = [sign * (float(c.values[-1]) - float(c.values[0])) for c in curves]
+    _, low, _ = mean_ci(gains)
+    return not math.isfinite(low) or low > 0.0
 
 
 def _strategy_row(
@@ -173,6 +205,7 @@ def _strategy_row(
         "seeds_reached": len(reached),
         "beyond_budget": len(reached) < len(group) or mean_needs is None,
         "undefined": ref.undefined,
+        "undefined_reason": ref.undefined_reason,
         "final_mean": final_mean,
         "final_ci_low": final_lo,
         "final_ci_high": final_hi,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from raysweep.analysis.table_text import UNDEFINED
+from raysweep.analysis.table_text import undefined_text
 from raysweep.tracking.layout import metric_key
 
 STYLE = """
@@ -86,7 +86,7 @@ def _ratio(prefix: str, row: pd.Series) -> str:
     if row["failure_reason"] == "baseline":
         return "(baseline)"
     if row["undefined"]:
-        return UNDEFINED
+        return html.escape(undefined_text(row))
     if not math.isfinite(float(row["ratio"])):
         if not math.isfinite(float(row["random_labels_to_target"])):
             return "random &gt; budget"

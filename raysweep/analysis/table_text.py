@@ -8,8 +8,11 @@ from typing import Any
 
 import pandas as pd
 
-#: What the table says when random meets the target at its first evaluation (nothing to save).
-UNDEFINED = "undefined (target met at start)"
+
+def undefined_text(row: Mapping[str, Any]) -> str:
+    """What a table says in place of an undefined ratio: the word and the reason (efficiency)."""
+    reason = row.get("undefined_reason") or "target met at start"
+    return f"undefined ({reason})"
 
 
 def _fmt_ci(mean: float, low: float, high: float, digits: int = 3) -> str:
@@ -32,7 +35,7 @@ def _fmt_ratio(row: Mapping[str, Any]) -> str:
     if row["failure_reason"] == "baseline":
         return "(baseline)"
     if row["undefined"]:
-        return UNDEFINED
+        return undefined_text(row)
     ratio = float(row["ratio"])
     if math.isfinite(ratio):
         lo, hi = float(row["ratio_ci_low"]), float(row["ratio_ci_high"])
@@ -46,7 +49,7 @@ def _fmt_ratio(row: Mapping[str, Any]) -> str:
 
 def _fmt_mean_ratio(row: Mapping[str, Any]) -> str:
     if row["undefined"]:
-        return UNDEFINED
+        return undefined_text(row)
     ratio = float(row["ratio_of_mean_curves"])
     if math.isfinite(ratio):
         return f"{ratio:.2f}x"
