@@ -475,9 +475,24 @@ def test_baseline_gain_not_resolved_makes_the_ratio_undefined() -> None:
     r = row_of(df, "entropy")
     assert r["undefined"] and r["undefined_reason"] == "random's gain not resolved"
     assert math.isnan(r["ratio"]) and math.isnan(r["ratio_of_mean_curves"])
-    assert not r["failure"]  # its final (0.2) beats random's (0.12): not a failure case
+    # its final (0.2) beats random's (0.12) and its own gain (0.1 each seed) is resolved
+    assert not r["failure"]
     line = next(x for x in format_table(df).splitlines() if " entropy " in x)
     assert "undefined (random's gain not resolved)" in line and "x [" not in line
+
+
+def test_strategy_at_the_same_floor_is_a_failure_case() -> None:
+    # Random unresolved (gains 0.01-0.03); "lucky" ends higher on average (0.15 vs 0.12) but its
+    # own gains 0, 0, 0.15 have mean 0.05, sd 0.0866, half-width 4.3027 * 0.0866 / sqrt(3)
+    # = 0.215 -> [-0.165, 0.265]: noise about the same floor, so not "ok".
+    lucky = [
+        curve("lucky", 0, [0.1] * 5),
+        curve("lucky", 1, [0.1] * 5),
+        curve("lucky", 2, [0.1, 0.1, 0.1, 0.1, 0.25]),
+    ]
+    df = label_efficiency(_random_with_gains([0.01, 0.02, 0.03]) + lucky)
+    r = row_of(df, "lucky")
+    assert r["failure"] and r["failure_reason"] == "its gain not resolved either"
 
 
 def test_baseline_gain_just_resolved_keeps_the_ratio() -> None:

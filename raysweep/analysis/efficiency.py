@@ -189,7 +189,10 @@ def _strategy_row(
         [area_under_curve(c.labels, c.values) for c in group], ref.bounds
     )
     reasons = (
-        [] if is_baseline else _failure_reasons(ratio, ratio_of_means, mean_needs, final_mean, ref)
+        []
+        if is_baseline
+        else _failure_reasons(ratio, ratio_of_means, mean_needs, final_mean, ref)
+        + _unresolved_cell_reasons(group, ref)
     )
     return {
         "cell": cell,
@@ -234,6 +237,15 @@ def _failure_reasons(
     if _not_worse(ref.final, final_mean, ref.higher_is_better):
         reasons.append(f"final {final_mean:.4g} not better than random {ref.final:.4g}")
     return reasons
+
+
+def _unresolved_cell_reasons(group: Sequence[Curve], ref: _Reference) -> list[str]:
+    """In a cell where random does not resolvably improve, a strategy must itself resolvably
+    improve to count as a success: a final value above random's that is noise about the same
+    floor would otherwise read as "ok"."""
+    if ref.undefined_reason != NO_RESOLVED_GAIN or _gain_resolved(group, ref.higher_is_better):
+        return []
+    return ["its gain not resolved either"]
 
 
 def label_efficiency_table(
