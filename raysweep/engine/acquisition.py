@@ -15,7 +15,8 @@ import time
 import numpy as np
 from torch import nn
 
-from raysweep.engine.diagnostics import diversity, mean_entropy, representativeness
+from raysweep.engine.diagnostics import mean_entropy
+from raysweep.engine.diagnostics_pass import embedding_diagnostics
 from raysweep.engine.inference import Outputs, Scorer, ScoreRequest, TopKRequest
 from raysweep.engine.metrics import acquisition_summary
 from raysweep.engine.parts import TrajectoryParts
@@ -76,7 +77,7 @@ def acquire(
             streamed.top_k is not None
             and isinstance(streamed.top_k.score, np.ndarray)
             and not diagnostics
-        ):
+        ):  # e.g. random without diagnostics: no model outputs at all
             order = best_rows(
                 streamed.top_k.score, streamed.top_k.tie_break, np.arange(len(pool)), batch_size
             )
@@ -107,7 +108,7 @@ def acquire(
     selected = np.asarray(selected, dtype=np.int64)
     # the streamed path never went through select(): the same check guards the labeled set
     check_selection(Selection(selected, np.asarray(scores)), pool, batch_size)
-    return Acquisition(
+    acquisition = Acquisition(
         indices=selected.tolist(),
         scores=np.asarray(scores, dtype=np.float64).tolist(),
         labels=ds.labels[selected].tolist(),
@@ -117,6 +118,20 @@ def acquire(
         select_seconds=time.perf_counter() - scored,
         summary=batch_summary(parts, selected, pool, outputs if diagnostics else None),
     )
+    if diagnostics:  # a second look at the pool, against the chosen batch
+        acquisition.summary.update(
+            embedding_diagnostics(
+                model,
+                parts.adapter,
+                ds,
+                pool,
+                selected,
+                scorer,
+                spec.train.eval_batch_size,
+                held=None if outputs is None else outputs.embeddings,
+            )
+        )
+    return acquisition
 
 
 def _streamed_request(
@@ -141,7 +156,7 @@ def _streamed_request(
     assert score is not None
     return ScoreRequest(
         probs=False,
-        embeddings=diagnostics,  # diversity and representativeness read the pool's embeddings
+        embeddings=False,  # diversity and representativeness: a pass against the batch, later
         top_k=TopKRequest(k=k, tie_break=tie_break, score=score),
         pool_entropy=diagnostics,
         batch_size=batch_size,
@@ -151,8 +166,9 @@ def _streamed_request(
 def batch_summary(
     parts: TrajectoryParts, selected: np.ndarray, pool: np.ndarray, outputs: Outputs | None
 ) -> dict[str, float]:
-    """Group and class counts vs the pool's base rates; uncertainty, diversity and
-    representativeness of the batch when the pool's outputs were computed."""
+    """Group and class counts vs the pool's base rates; the batch's and the pool's mean
+    entropy when the pool's outputs were computed (diversity and representativeness: see
+    :mod:`raysweep.engine.diagnostics_pass`)."""
     ds = parts.dataset
     summary: dict[str, float] = {}
     if ds.log_each_group:  # hundreds of camera traps or reviewers: not one metric each
@@ -168,10 +184,4 @@ def batch_summary(
     elif outputs.probs is not None:
         summary["batch/mean_entropy"] = mean_entropy(outputs.probs[chosen])
         summary["pool/mean_entropy"] = mean_entropy(outputs.probs)
-    if outputs.embeddings is not None:
-        batch_embeddings = outputs.embeddings[chosen]
-        summary["batch/diversity"] = diversity(outputs.embeddings, batch_embeddings)
-        summary["batch/representativeness"] = representativeness(
-            outputs.embeddings, batch_embeddings
-        )
     return summary

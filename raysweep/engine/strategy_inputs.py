@@ -39,7 +39,9 @@ def strategy_inputs(
     needs = set(strategy.needs)
     batch = spec.train.eval_batch_size
     fields: dict[str, Any] = {}
-    pool_embeddings = diagnostics or bool(needs & {Need.EMBEDDINGS, Need.COMMITTEE_PROBS})
+    # the batch diagnostics need the pool's probabilities (entropy), not its embeddings: those
+    # are reduced against the batch in a later pass (engine.diagnostics_pass)
+    pool_embeddings = bool(needs & {Need.EMBEDDINGS, Need.COMMITTEE_PROBS})
     outputs = None
     if diagnostics or needs & {Need.PROBS, Need.EMBEDDINGS, Need.COMMITTEE_PROBS}:
         request = ScoreRequest(probs=True, embeddings=pool_embeddings, batch_size=batch)
