@@ -16,7 +16,7 @@ import numpy as np
 from torch import nn
 
 from raysweep.engine.diagnostics import mean_entropy
-from raysweep.engine.diagnostics_pass import embedding_diagnostics
+from raysweep.engine.diagnostics_pass import embedding_diagnostics, reduces_against_batch
 from raysweep.engine.inference import Outputs, Scorer, ScoreRequest, TopKRequest
 from raysweep.engine.metrics import acquisition_summary
 from raysweep.engine.parts import TrajectoryParts
@@ -67,9 +67,12 @@ def acquire(
         num_classes=ds.num_classes,
         labeled_labels=ds.labels[labeled],
     )
+    # diversity and representativeness: reduced against the batch after the choice, or, with a
+    # scorer that cannot reduce against a batch, from the pool's embeddings held as before
+    hold = diagnostics and not reduces_against_batch(scorer)
     started = time.perf_counter()
     streamed = _streamed_request(
-        parts, view, batch_size, diagnostics, spec.train.eval_batch_size, r
+        parts, view, batch_size, diagnostics, hold, spec.train.eval_batch_size, r
     )
     outputs: Outputs | None = None
     if streamed is not None:
@@ -100,6 +103,7 @@ def acquire(
             scorer,
             dynamics,
             diagnostics,
+            hold,
         )
         scored = time.perf_counter()
         view = dataclasses.replace(view, **fields)
@@ -139,6 +143,7 @@ def _streamed_request(
     view: PoolView,
     k: int,
     diagnostics: bool,
+    hold_embeddings: bool,
     batch_size: int,
     round_index: int,
 ) -> ScoreRequest | None:
@@ -156,7 +161,7 @@ def _streamed_request(
     assert score is not None
     return ScoreRequest(
         probs=False,
-        embeddings=False,  # diversity and representativeness: a pass against the batch, later
+        embeddings=hold_embeddings,
         top_k=TopKRequest(k=k, tie_break=tie_break, score=score),
         pool_entropy=diagnostics,
         batch_size=batch_size,

@@ -1,12 +1,16 @@
 """The pass over the pool that measures an acquired batch's diversity and representativeness.
 
 The batch is known only after the strategy chose it, so its diagnostics need a second look at
-the pool: the batch's own embeddings (|B| x D, one small request), then one request over the
-pool with ``ScoreRequest.against`` = those embeddings, in which every block reduces its
-embeddings to :class:`BatchStats` where it was scored. The trial merges O(|B| x K) numbers per
-block and never holds the pool's P x D embeddings. When a strategy already holds them (core-set,
-BADGE...), the same statistics are reduced from the held matrix, block by block as a scorer cuts
-the pool, at no extra model cost.
+the pool: the batch's own embeddings (one small request), then one request over the pool with
+``ScoreRequest.against`` = those embeddings, in which every block reduces its embeddings to
+:class:`BatchStats` where it was scored. The trial merges O(|B| x K) numbers per block and never
+holds the pool's P x D embeddings. Where the pool's embeddings are held anyway (a strategy that
+needs them, or a scorer that cannot reduce against a batch: ``reduces_against_batch``), the same
+statistics are reduced from the held matrix in the same blocks, at no extra model cost.
+
+Every path gives the same bits: the batch's embeddings are computed in the very model batches
+the pool pass uses (the model batches that hold a batch point, scored together), because a
+network's float32 outputs for one example can change with the rest of its model batch.
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ from raysweep.engine.diagnostics import (
 )
 from raysweep.engine.inference import Scorer, ScoreRequest, block_positions
 from raysweep.models.base import ModelAdapter
+
+
+def reduces_against_batch(scorer: Scorer) -> bool:
+    """Whether ``scorer``'s blocks carry :class:`BatchStats` (else the pool's embeddings are held)."""
+    return bool(getattr(scorer, "reduces_against_batch", False))
 
 
 def embedding_diagnostics(
@@ -61,36 +70,37 @@ def pool_batch_stats(
 ) -> BatchStats:
     """The pool's statistics against the batch ``selected`` (dataset indices, all in ``pool``)."""
     chosen = np.sort(np.searchsorted(pool, selected))  # the batch's positions, in pool order
-    blocks = block_positions(len(pool), batch_size)
+    model_batch = getattr(scorer, "batch_size", None) or batch_size  # a scorer's override wins
     if held is not None:
+        blocks = block_positions(len(pool), model_batch)  # the cut a scorer would make
         return _merged(block_stats(held[positions], held[chosen]) for positions in blocks)
-    request = ScoreRequest(probs=False, embeddings=True, batch_size=batch_size)
-    batch = scorer.outputs(model, adapter, dataset, pool[chosen], request).embeddings
-    assert batch is not None
+    batch = batch_embeddings(model, adapter, dataset, pool, chosen, scorer, model_batch)
     request = ScoreRequest(probs=False, against=batch, batch_size=batch_size)
     stats = scorer.outputs(model, adapter, dataset, pool, request).batch_stats
-    if stats is not None:
-        return stats
-    # a backend that does not reduce blocks against a batch: its embeddings one block at a
-    # time (the same model batches), reduced here; still never P x D at once
-    request = ScoreRequest(probs=False, embeddings=True, batch_size=batch_size)
-    return _merged(
-        block_stats(_embeddings(scorer, model, adapter, dataset, pool[p], request), batch)
-        for p in blocks
-    )
+    if stats is None:
+        raise RuntimeError(f"{type(scorer).__name__} returned no batch statistics")
+    return stats
 
 
-def _embeddings(
-    scorer: Scorer,
+def batch_embeddings(
     model: nn.Module,
     adapter: ModelAdapter,
     dataset: ALDataset,
-    indices: np.ndarray,
-    request: ScoreRequest,
+    pool: np.ndarray,
+    chosen: np.ndarray,
+    scorer: Scorer,
+    model_batch: int,
 ) -> np.ndarray:
-    embeddings = scorer.outputs(model, adapter, dataset, indices, request).embeddings
+    """The embeddings of ``pool[chosen]`` (sorted positions), bitwise as the pool pass computes
+    them: every model batch of the pool that holds a chosen point is scored whole."""
+    starts = np.unique(chosen // model_batch) * model_batch
+    # whole model batches, in pool order: only the pool's last (maybe partial) batch can be
+    # short and it comes last, so the scorer cuts this request into exactly these batches
+    rows = np.concatenate([np.arange(s, min(s + model_batch, len(pool))) for s in starts])
+    request = ScoreRequest(probs=False, embeddings=True, batch_size=model_batch)
+    embeddings = scorer.outputs(model, adapter, dataset, pool[rows], request).embeddings
     assert embeddings is not None
-    return embeddings
+    return embeddings[np.searchsorted(rows, chosen)]
 
 
 def _merged(parts: Iterable[BatchStats]) -> BatchStats:

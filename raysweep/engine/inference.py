@@ -68,7 +68,12 @@ class Outputs:
 
 
 class Scorer(Protocol):
-    """Computes what a :class:`ScoreRequest` asks for ``model`` over ``dataset[indices]``."""
+    """Computes what a :class:`ScoreRequest` asks for ``model`` over ``dataset[indices]``.
+
+    Optional: a true ``reduces_against_batch`` attribute says the scorer's blocks carry
+    ``BlockResult.stats`` for ``ScoreRequest.against``; without it the batch diagnostics hold
+    the pool's embeddings instead (``engine.diagnostics_pass``).
+    """
 
     def outputs(
         self,
@@ -187,6 +192,9 @@ def assemble(blocks: list[BlockResult], n: int, request: ScoreRequest, n_classes
 
 class LocalScorer:
     """Today's path: batches in the trial process on the trial's device."""
+
+    # its blocks carry BatchStats for ScoreRequest.against (engine.diagnostics_pass asks)
+    reduces_against_batch = True
 
     def __init__(self, device: torch.device | str = "cpu", batch_size: int | None = None) -> None:
         self.device = torch.device(device)
