@@ -92,15 +92,21 @@ def batch_embeddings(
     model_batch: int,
 ) -> np.ndarray:
     """The embeddings of ``pool[chosen]`` (sorted positions), bitwise as the pool pass computes
-    them: every model batch of the pool that holds a chosen point is scored whole."""
+    them: every model batch of the pool that holds a chosen point is scored whole, one block of
+    such batches per request (so at most a block's embeddings are held, not |B| batches')."""
     starts = np.unique(chosen // model_batch) * model_batch
     # whole model batches, in pool order: only the pool's last (maybe partial) batch can be
-    # short and it comes last, so the scorer cuts this request into exactly these batches
+    # short and it comes last, so each request is cut into exactly these batches
     rows = np.concatenate([np.arange(s, min(s + model_batch, len(pool))) for s in starts])
+    wanted = np.searchsorted(rows, chosen)  # ascending: pieces come back in ``chosen`` order
     request = ScoreRequest(probs=False, embeddings=True, batch_size=model_batch)
-    embeddings = scorer.outputs(model, adapter, dataset, pool[rows], request).embeddings
-    assert embeddings is not None
-    return embeddings[np.searchsorted(rows, chosen)]
+    pieces = []
+    for positions in block_positions(len(rows), model_batch):  # whole batches per block
+        block = scorer.outputs(model, adapter, dataset, pool[rows[positions]], request).embeddings
+        assert block is not None
+        inside = wanted[(wanted >= positions[0]) & (wanted <= positions[-1])]
+        pieces.append(block[inside - positions[0]])
+    return np.concatenate(pieces)
 
 
 def _merged(parts: Iterable[BatchStats]) -> BatchStats:
