@@ -176,7 +176,7 @@ def assemble(blocks: list[BlockResult], n: int, request: ScoreRequest, n_classes
     stats = None
     if request.against is not None:
         for block in blocks:
-            if block.stats is None:  # a backend that does not carry them: the caller falls back
+            if block.stats is None:  # a backend that does not carry them (reduces_against_batch)
                 stats = None
                 break
             stats = merge_stats(stats, block.stats)
