@@ -16,6 +16,7 @@ from scipy.spatial.distance import cdist
 from scoring_helpers import model_and_pool
 
 from raysweep.engine import inference
+from raysweep.engine.acquisition import acquire
 from raysweep.engine.diagnostics import (
     BatchStats,
     block_stats,
@@ -27,6 +28,10 @@ from raysweep.engine.diagnostics import (
 )
 from raysweep.engine.diagnostics_pass import batch_embeddings, pool_batch_stats
 from raysweep.engine.inference import LocalScorer, ScoreRequest
+from raysweep.engine.parts import TrajectoryParts
+from raysweep.models import create_adapter
+from raysweep.spec.trajectory import Recipe, TrainConfig, TrajectorySpec
+from raysweep.strategies import create_strategy
 
 
 def _reference(pool: np.ndarray, batch: np.ndarray, k: int) -> tuple[float, float]:
@@ -127,3 +132,40 @@ def test_the_batch_is_embedded_in_the_pool_passes_model_batches(monkeypatch):
     assert np.array_equal(batch, full[chosen])
     alone = LocalScorer().outputs(model, adapter, dataset, pool[chosen], request).embeddings
     assert np.allclose(alone, full[chosen], atol=1e-4)  # the same function, other model batches
+
+
+class HoldingScorer(LocalScorer):
+    """The in-process scorer declining to reduce against a batch, as a backend without
+    ``BlockResult.stats`` does (ray_data today): the acquisition then holds the embeddings."""
+
+    reduces_against_batch = False
+
+
+@pytest.mark.parametrize("strategy", ["margin", "random", "bald"])
+def test_acquisition_diagnostics_are_the_same_bits_streamed_or_held(strategy, monkeypatch):
+    monkeypatch.setattr(inference, "BLOCK_ROWS", 96)
+    model, adapter, dataset, _ = model_and_pool()
+    spec = TrajectorySpec(
+        dataset="shapes",
+        model="tiny_cnn",
+        strategy=strategy,
+        seed=0,
+        pretrained=False,
+        recipe=Recipe(seed_size=10, first_batch=12, budget=22),
+        train=TrainConfig(eval_batch_size=64),
+    )
+    args = {"mc_samples": 2} if strategy == "bald" else {}  # BALD: not streamed, MC passes
+    parts = TrajectoryParts(dataset, adapter, create_strategy(strategy, args), [12])
+    labeled = np.sort(dataset.pool_indices[:10])
+    if strategy == "bald":  # MC dropout needs dropout: a network with it
+        model = create_adapter("tiny_cnn", False, {"drop_rate": 0.3}).create(2, 0).eval()
+    streamed = acquire(model, parts, labeled, spec, 0, LocalScorer())
+    held = acquire(model, parts, labeled, spec, 0, HoldingScorer())
+    assert streamed.indices == held.indices
+    keys = (
+        "batch/mean_entropy",
+        "pool/mean_entropy",
+        "batch/diversity",
+        "batch/representativeness",
+    )
+    assert [streamed.summary[k] for k in keys] == [held.summary[k] for k in keys]
