@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from lower_layer_helpers import stored_rows
 
 from raysweep.data import load_dataset
 from raysweep.engine.seeding import Stream, torch_seed
@@ -98,8 +99,7 @@ def test_trajectory_trains_the_upper_part_over_cached_lower_outputs(tmp_path, mo
     spec = _spec()
     t = Trajectory(spec)
     assert isinstance(t.parts.adapter, UpperLayersAdapter)
-    cached = list((tmp_path / "lower_layers").glob("*.npy"))
-    assert len(cached) == 1
+    (manifest,) = (tmp_path / "embeddings").glob("*/manifest.json")  # one shared cache entry
     # the cache holds the lower layers' outputs, computed here by hand from the raw images
     adapter = create_adapter("tiny_cnn", pretrained=False)
     network = adapter.create(2, torch_seed(0, Stream.MODEL, 0)).eval()
@@ -107,7 +107,8 @@ def test_trajectory_trains_the_upper_part_over_cached_lower_outputs(tmp_path, mo
     raw = load_dataset("shapes", spec.dataset_args)
     with torch.no_grad():
         by_hand = lower(adapter.prepare(raw.inputs.take(np.arange(160)), torch.device("cpu")))
-    assert np.allclose(np.load(cached[0]), by_hand.numpy(), atol=1e-5)
+    assert np.allclose(stored_rows(manifest, 160), by_hand.flatten(1).numpy(), atol=1e-5)
+    assert t.dataset.inputs.data.shape == by_hand.shape  # rows are feature maps again
     records = t.run()
     assert len(t.state.labeled) == 30 == len(set(t.state.labeled.tolist()))
     assert all(r.train["steps"] > 0 for r in records)
@@ -115,4 +116,4 @@ def test_trajectory_trains_the_upper_part_over_cached_lower_outputs(tmp_path, mo
     again = Trajectory(spec)
     again.run()
     assert again.state.labeled.tolist() == t.state.labeled.tolist()  # deterministic, cache reused
-    assert len(list((tmp_path / "lower_layers").glob("*.npy"))) == 1
+    assert len(list(manifest.parent.glob("build-*"))) == 1  # built once

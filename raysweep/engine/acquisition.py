@@ -15,7 +15,8 @@ import time
 import numpy as np
 from torch import nn
 
-from raysweep.engine.diagnostics import diversity, mean_entropy, representativeness
+from raysweep.engine.diagnostics import mean_entropy
+from raysweep.engine.diagnostics_pass import embedding_diagnostics, reduces_against_batch
 from raysweep.engine.inference import Outputs, Scorer, ScoreRequest, TopKRequest
 from raysweep.engine.metrics import acquisition_summary
 from raysweep.engine.parts import TrajectoryParts
@@ -66,9 +67,12 @@ def acquire(
         num_classes=ds.num_classes,
         labeled_labels=ds.labels[labeled],
     )
+    # diversity and representativeness: reduced against the batch after the choice, or, with a
+    # scorer that cannot reduce against a batch, from the pool's embeddings held as before
+    hold = diagnostics and not reduces_against_batch(scorer)
     started = time.perf_counter()
     streamed = _streamed_request(
-        parts, view, batch_size, diagnostics, spec.train.eval_batch_size, r
+        parts, view, batch_size, diagnostics, hold, spec.train.eval_batch_size, r
     )
     outputs: Outputs | None = None
     if streamed is not None:
@@ -76,7 +80,7 @@ def acquire(
             streamed.top_k is not None
             and isinstance(streamed.top_k.score, np.ndarray)
             and not diagnostics
-        ):
+        ):  # e.g. random without diagnostics: no model outputs at all
             order = best_rows(
                 streamed.top_k.score, streamed.top_k.tie_break, np.arange(len(pool)), batch_size
             )
@@ -99,6 +103,7 @@ def acquire(
             scorer,
             dynamics,
             diagnostics,
+            hold,
         )
         scored = time.perf_counter()
         view = dataclasses.replace(view, **fields)
@@ -107,7 +112,7 @@ def acquire(
     selected = np.asarray(selected, dtype=np.int64)
     # the streamed path never went through select(): the same check guards the labeled set
     check_selection(Selection(selected, np.asarray(scores)), pool, batch_size)
-    return Acquisition(
+    acquisition = Acquisition(
         indices=selected.tolist(),
         scores=np.asarray(scores, dtype=np.float64).tolist(),
         labels=ds.labels[selected].tolist(),
@@ -117,6 +122,20 @@ def acquire(
         select_seconds=time.perf_counter() - scored,
         summary=batch_summary(parts, selected, pool, outputs if diagnostics else None),
     )
+    if diagnostics:  # a second look at the pool, against the chosen batch
+        acquisition.summary.update(
+            embedding_diagnostics(
+                model,
+                parts.adapter,
+                ds,
+                pool,
+                selected,
+                scorer,
+                spec.train.eval_batch_size,
+                held=None if outputs is None else outputs.embeddings,
+            )
+        )
+    return acquisition
 
 
 def _streamed_request(
@@ -124,6 +143,7 @@ def _streamed_request(
     view: PoolView,
     k: int,
     diagnostics: bool,
+    hold_embeddings: bool,
     batch_size: int,
     round_index: int,
 ) -> ScoreRequest | None:
@@ -141,7 +161,7 @@ def _streamed_request(
     assert score is not None
     return ScoreRequest(
         probs=False,
-        embeddings=diagnostics,  # diversity and representativeness read the pool's embeddings
+        embeddings=hold_embeddings,
         top_k=TopKRequest(k=k, tie_break=tie_break, score=score),
         pool_entropy=diagnostics,
         batch_size=batch_size,
@@ -151,8 +171,9 @@ def _streamed_request(
 def batch_summary(
     parts: TrajectoryParts, selected: np.ndarray, pool: np.ndarray, outputs: Outputs | None
 ) -> dict[str, float]:
-    """Group and class counts vs the pool's base rates; uncertainty, diversity and
-    representativeness of the batch when the pool's outputs were computed."""
+    """Group and class counts vs the pool's base rates; the batch's and the pool's mean
+    entropy when the pool's outputs were computed (diversity and representativeness: see
+    :mod:`raysweep.engine.diagnostics_pass`)."""
     ds = parts.dataset
     summary: dict[str, float] = {}
     if ds.log_each_group:  # hundreds of camera traps or reviewers: not one metric each
@@ -168,10 +189,4 @@ def batch_summary(
     elif outputs.probs is not None:
         summary["batch/mean_entropy"] = mean_entropy(outputs.probs[chosen])
         summary["pool/mean_entropy"] = mean_entropy(outputs.probs)
-    if outputs.embeddings is not None:
-        batch_embeddings = outputs.embeddings[chosen]
-        summary["batch/diversity"] = diversity(outputs.embeddings, batch_embeddings)
-        summary["batch/representativeness"] = representativeness(
-            outputs.embeddings, batch_embeddings
-        )
     return summary

@@ -4,7 +4,8 @@ The lock is a small file beside the entry. On a local filesystem it is created w
 (atomic). On object stores (no exclusive create) a claimant writes its token, waits ``settle``
 seconds and reads the file back: with read-after-write consistency only the last writer still
 sees its own token, so exactly one proceeds. The holder rewrites the file every ``heartbeat``
-seconds; a lock older than ``stale_after`` belongs to a dead builder and is broken.
+seconds; a lock older than ``stale_after`` (by the file's modification time, or where a
+filesystem keeps none by the time written in it) belongs to a dead builder and is broken.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import threading
 import time
 import uuid
+from typing import Any
 
 import pyarrow.fs
 
@@ -82,14 +84,26 @@ class BuildLock:
             out.write(self._content().encode())
 
     def _holder(self) -> str | None:
+        return self._read().get("token")
+
+    def _read(self) -> dict[str, Any]:
         try:
             with self.fs.open_input_stream(self.path) as handle:
-                return json.loads(handle.readall())["token"]
-        except (OSError, FileNotFoundError, ValueError, KeyError):
-            return None
+                content = json.loads(handle.readall())
+        except (OSError, FileNotFoundError, ValueError):
+            return {}
+        return content if isinstance(content, dict) else {}
 
     def _age(self) -> float | None:
+        """Seconds since the lock was last written, None if there is no lock."""
         info = self.fs.get_file_info(self.path)
-        if info.type == pyarrow.fs.FileType.NotFound or info.mtime is None:
+        if info.type == pyarrow.fs.FileType.NotFound:
             return None
-        return time.time() - info.mtime.timestamp()
+        if info.mtime is not None:
+            return time.time() - info.mtime.timestamp()
+        # filesystems that keep no modification time (fsspec's memory, some object stores):
+        # the time the holder wrote into the lock. Without it a held lock would look absent
+        # and a second builder would start. Object stores show a write only once whole, so an
+        # unreadable lock is garbage: treated as absent, it can never block builders forever
+        written = self._read().get("time")
+        return time.time() - float(written) if isinstance(written, int | float) else None

@@ -5,6 +5,7 @@ network becomes a linear layer over them. One embedding pass per (data content, 
 library versions) is shared by every trial that can reach the store (a local folder or the
 sweep's storage URI): it is written as parquet parts plus a manifest (rows, checksums); concurrent
 trials wait for one builder (:class:`BuildLock`); an entry that fails its checks is rebuilt.
+The last_stage mode's lower-layer features are entries of the same cache (``lower_layers``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Embeddings as parquet parts on any pyarrow filesystem (a local path or a URI such as s3://...).
+"""Embeddings as parquet parts on any filesystem (a local path or a URI such as s3://, gs://...).
 
 Each part holds ``index`` (dataset index, int64) and ``embedding`` (fixed-size list of float32), and
 is described by a record with its name, row count and SHA-256, so a reader can tell a whole part
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import fsspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.fs
@@ -22,10 +23,19 @@ class CorruptEntry(Exception):
 
 
 def filesystem(uri: str) -> tuple[pyarrow.fs.FileSystem, str]:
-    """The pyarrow filesystem of ``uri`` and the path inside it (plain paths are local)."""
+    """The pyarrow filesystem of ``uri`` and the path inside it (plain paths are local).
+
+    Schemes pyarrow has no native filesystem for (gcsfs's ``gcs``, adlfs, ``memory``...) go
+    through fsspec, as Ray Tune resolves the same storage path, so the cache lives wherever the
+    sweep's storage does.
+    """
     if "://" not in uri:
         return pyarrow.fs.LocalFileSystem(), uri
-    return pyarrow.fs.FileSystem.from_uri(uri)
+    try:
+        return pyarrow.fs.FileSystem.from_uri(uri)
+    except pa.ArrowInvalid:  # "Unrecognized filesystem type"
+        fs, path = fsspec.core.url_to_fs(uri)
+        return pyarrow.fs.PyFileSystem(pyarrow.fs.FSSpecHandler(fs)), path
 
 
 def embeddings_table(indices: np.ndarray, embeddings: np.ndarray) -> pa.Table:

@@ -21,6 +21,7 @@ from scipy.special import entr
 from torch import nn
 
 from raysweep.data.base import ALDataset, Inputs
+from raysweep.engine.diagnostics import BatchStats, block_stats, merge_stats
 from raysweep.engine.embedding_parts import write_part
 from raysweep.engine.ranking import TopRows, best_rows, merge_top_rows
 from raysweep.models.base import ModelAdapter
@@ -51,6 +52,9 @@ class ScoreRequest:
     pool_entropy: bool = False  # the mean predictive entropy over all indices (diagnostics)
     sink: str | None = None  # a directory (path or URI): embeddings go there as parquet parts
     batch_size: int = 256
+    # a batch's (|B|, D) embeddings: each block reduces its own embeddings to diagnostics'
+    # BatchStats against them, so the batch diagnostics never need the pool's P x D
+    against: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -60,10 +64,16 @@ class Outputs:
     top: TopRows | None = None  # the k best rows when top_k was requested
     mean_entropy: float | None = None
     parts: list[dict[str, Any]] = field(default_factory=list)  # parquet parts written to ``sink``
+    batch_stats: BatchStats | None = None  # with ``against``; None if a block came back without
 
 
 class Scorer(Protocol):
-    """Computes what a :class:`ScoreRequest` asks for ``model`` over ``dataset[indices]``."""
+    """Computes what a :class:`ScoreRequest` asks for ``model`` over ``dataset[indices]``.
+
+    Optional: a true ``reduces_against_batch`` attribute says the scorer's blocks carry
+    ``BlockResult.stats`` for ``ScoreRequest.against``; without it the batch diagnostics hold
+    the pool's embeddings instead (``engine.diagnostics_pass``).
+    """
 
     def outputs(
         self,
@@ -87,6 +97,7 @@ class BlockResult:
     entropy: np.ndarray | None = None  # (B,) predictive entropy per row, with top_k
     entropy_sum: float = 0.0  # over the block, with pool_entropy
     start: int = 0  # the block's first position (its place in the entropy sum)
+    stats: BatchStats | None = None  # the block against ``request.against``
 
     def top(self, k: int) -> TopRows:
         """The block's best ``k`` rows."""
@@ -109,7 +120,8 @@ def score_block(
     given_scores: np.ndarray | None = None,
 ) -> BlockResult:
     """Outputs of one block, in model batches of ``request.batch_size`` from the block's start."""
-    want_embeddings = request.embeddings or request.sink is not None
+    keep_embeddings = request.embeddings or request.sink is not None
+    want_embeddings = keep_embeddings or request.against is not None
     probs, embeddings = [], []
     with torch.inference_mode():
         for start in range(0, len(indices), request.batch_size):
@@ -122,12 +134,15 @@ def score_block(
                 logits = adapter.logits(module, batch)
             probs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
     all_probs = np.concatenate(probs)
+    block_embeddings = np.concatenate(embeddings) if embeddings else None
     result = BlockResult(
         positions=positions,
         probs=all_probs if request.probs else None,
-        embeddings=np.concatenate(embeddings) if embeddings else None,
+        embeddings=block_embeddings if keep_embeddings else None,
         start=int(positions[0]),
     )
+    if request.against is not None and block_embeddings is not None:
+        result.stats = block_stats(block_embeddings, request.against)
     row_entropy = entr(all_probs).sum(axis=1)  # as diagnostics.mean_entropy computes it
     if request.pool_entropy:
         result.entropy_sum = float(row_entropy.sum(dtype=np.float64))
@@ -158,16 +173,28 @@ def assemble(blocks: list[BlockResult], n: int, request: ScoreRequest, n_classes
             embeddings[block.positions] = block.embeddings
         if request.top_k is not None and block.scores is not None:
             top = merge_top_rows(top, block.top(request.top_k.k), request.top_k.k)
+    stats = None
+    if request.against is not None:
+        for block in blocks:
+            if block.stats is None:  # a backend that does not carry them (reduces_against_batch)
+                stats = None
+                break
+            stats = merge_stats(stats, block.stats)
     mean_entropy = None
     if request.pool_entropy and n:
         # summed in block order, so every backend adds the same numbers in the same order
         ordered = sorted(blocks, key=lambda b: b.start)
         mean_entropy = float(sum(b.entropy_sum for b in ordered) / n)
-    return Outputs(probs=probs, embeddings=embeddings, top=top, mean_entropy=mean_entropy)
+    return Outputs(
+        probs=probs, embeddings=embeddings, top=top, mean_entropy=mean_entropy, batch_stats=stats
+    )
 
 
 class LocalScorer:
     """Today's path: batches in the trial process on the trial's device."""
+
+    # its blocks carry BatchStats for ScoreRequest.against (engine.diagnostics_pass asks)
+    reduces_against_batch = True
 
     def __init__(self, device: torch.device | str = "cpu", batch_size: int | None = None) -> None:
         self.device = torch.device(device)

@@ -34,12 +34,17 @@ def strategy_inputs(
     scorer: Scorer,
     dynamics: np.ndarray | None,
     diagnostics: bool,
+    diagnostics_embeddings: bool = False,
 ) -> tuple[dict[str, Any], Outputs | None]:
-    """PoolView fields for ``strategy.needs`` and the pool's outputs (for the batch diagnostics)."""
+    """PoolView fields for ``strategy.needs`` and the pool's outputs (for the batch diagnostics:
+    probabilities, and embeddings too with ``diagnostics_embeddings``)."""
     needs = set(strategy.needs)
     batch = spec.train.eval_batch_size
     fields: dict[str, Any] = {}
-    pool_embeddings = diagnostics or bool(needs & {Need.EMBEDDINGS, Need.COMMITTEE_PROBS})
+    # the batch diagnostics need the pool's probabilities (entropy); its embeddings only where
+    # the scorer cannot reduce them against the batch later (engine.diagnostics_pass)
+    wanted = bool(needs & {Need.EMBEDDINGS, Need.COMMITTEE_PROBS})
+    pool_embeddings = diagnostics_embeddings or wanted
     outputs = None
     if diagnostics or needs & {Need.PROBS, Need.EMBEDDINGS, Need.COMMITTEE_PROBS}:
         request = ScoreRequest(probs=True, embeddings=pool_embeddings, batch_size=batch)

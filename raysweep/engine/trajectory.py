@@ -45,7 +45,8 @@ class Trajectory:
     ) -> None:
         """``scorer`` computes model outputs (default: in this process on ``device``); it never
         changes the results. ``embedding_store`` (a path or URI) holds the frozen-backbone
-        embeddings shared between trials (default: the local raysweep cache)."""
+        embeddings and last-stage features shared between trials (default: the local raysweep
+        cache)."""
         parts = resolve_parts(spec)  # names and sizes: fails before any network is built
         make_deterministic()
         self.spec = spec
@@ -66,7 +67,13 @@ class Trajectory:
             parts = TrajectoryParts(dataset, adapter, parts.strategy, parts.batch_sizes)
         elif spec.train.finetune == "last_stage":  # lower layers' outputs cached once
             dataset, adapter, original = freeze_lower_layers(
-                spec, parts.dataset, parts.adapter, original, init_seed, self.device
+                spec,
+                parts.dataset,
+                parts.adapter,
+                original,
+                init_seed,
+                self.device,
+                embedding_store,
             )
             parts = TrajectoryParts(dataset, adapter, parts.strategy, parts.batch_sizes)
         self.parts = parts
