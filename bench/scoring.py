@@ -116,6 +116,10 @@ def peak_rss(rows: int, backend: str) -> dict:
     adapter = LinearHeadAdapter(64, "image")
     model = adapter.create(10, 0)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux: "5" resets the high-water mark to the current RSS, so VmHWM below is the peak of
+    # scoring alone, not of building the data (which hid the 1M-row growth before)
+    Path("/proc/self/clear_refs").write_text("5")
+    start_kib = _status_kib("VmRSS")
     started = time.perf_counter()
     request = top_k_request(rows, k=1000, batch=4096)
     scorer(backend).outputs(model, adapter, dataset, np.arange(rows), request)
@@ -125,7 +129,17 @@ def peak_rss(rows: int, backend: str) -> dict:
         "rows": rows, "backend": backend, "seconds": time.perf_counter() - started,
         "peak_rss_mib": after / 1024, "rss_before_scoring_mib": before / 1024,
         "scoring_rss_growth_mib": (after - before) / 1024, "inputs_mib": inputs_mib,
+        "rss_at_scoring_start_mib": start_kib / 1024,
+        "peak_during_scoring_mib": _status_kib("VmHWM") / 1024,
+        "peak_growth_during_scoring_mib": (_status_kib("VmHWM") - start_kib) / 1024,
     }  # fmt: skip
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
 
 
 def embedding_pass(rows: int, repeats: int) -> dict:

@@ -16,7 +16,6 @@ a restarted actor loads the model and inputs again and returns the same block.
 from __future__ import annotations
 
 import contextlib
-from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -52,14 +51,21 @@ class ScoringActors:
     def map(self, setup: ActorSetup, blocks: Iterable[dict[str, np.ndarray]]) -> Iterator[Any]:
         """Each block's result, in the order they finish (at most ``DEPTH`` blocks per actor)."""
         setup_ref = ray.put(setup)  # once per request, however many blocks
-        todo = deque(blocks)
+        todo = iter(blocks)  # cut lazily: the trial holds only the blocks in flight
         load = [0] * len(self.actors)
         running: dict[ray.ObjectRef, int] = {}
-        while todo or running:
-            while todo and min(load) < DEPTH:
+        more = True
+        while more or running:
+            while more and min(load) < DEPTH:
+                block = next(todo, None)
+                if block is None:
+                    more = False
+                    break
                 i = int(np.argmin(load))
-                running[self.actors[i].score.remote([setup_ref], todo.popleft())] = i
+                running[self.actors[i].score.remote([setup_ref], block)] = i
                 load[i] += 1
+            if not running:
+                break
             done, _ = ray.wait(list(running), num_returns=1)
             load[running.pop(done[0])] -= 1
             yield ray.get(done[0])
