@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
@@ -57,3 +60,18 @@ def streamed_request(strategy_name: str, pool: np.ndarray, k: int, batch: int) -
         pool_entropy=True,
         batch_size=batch,
     )
+
+
+def descendants(root: int) -> list[int]:
+    """Process ids under ``root`` (from /proc: no process outside this test is touched)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found

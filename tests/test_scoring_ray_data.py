@@ -13,7 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import ray
-from scoring_helpers import STRATEGIES, model_and_pool, reference_selection, streamed_request
+from scoring_helpers import (
+    STRATEGIES,
+    descendants,
+    model_and_pool,
+    reference_selection,
+    streamed_request,
+)
 
 from raysweep.engine import inference
 from raysweep.engine.inference import LocalScorer, ScoreRequest
@@ -56,21 +62,6 @@ def test_full_outputs_are_bitwise_those_of_the_local_scorer(local_ray, monkeypat
     assert np.array_equal(remote.embeddings, local.embeddings)
 
 
-def _descendants(root: int) -> list[int]:
-    """Process ids under ``root`` (from /proc: no process outside this test is touched)."""
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [root]
-    while todo:
-        children = parents.get(todo.pop(), [])
-        found += children
-        todo += children
-    return found
-
-
 def _kill_first_scoring_actor(
     killed: list[int], restarted: list[int], stop: threading.Event
 ) -> None:
@@ -78,7 +69,7 @@ def _kill_first_scoring_actor(
     has worked for a moment: a node losing a worker mid-round."""
     seen: dict[int, float] = {}
     while not stop.is_set():
-        for pid in _descendants(os.getpid()):
+        for pid in descendants(os.getpid()):
             with contextlib.suppress(OSError):
                 if b"BlockScorer" not in Path(f"/proc/{pid}/cmdline").read_bytes():
                     continue

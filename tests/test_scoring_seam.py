@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
+import torch
 from scipy.special import entr
 from scoring_helpers import STRATEGIES, model_and_pool, reference_selection, streamed_request
 
+from raysweep.data.base import ArrayInputs
 from raysweep.engine import inference
 from raysweep.engine.inference import LocalScorer, ScoreRequest
 from raysweep.engine.ranking import TopRows, merge_top_rows
@@ -71,3 +75,19 @@ def test_scoring_section_is_checked_and_not_part_of_the_sweep_identity():
         parse_job({**base, "scoring": {"actor": 2}})
     with pytest.raises(ConfigError, match=r"scoring\.cpus_per_actor must be > 0"):
         parse_job({**base, "scoring": {"cpus_per_actor": 0}})
+
+
+def test_uint8_images_give_the_numbers_of_their_float_conversion():
+    """uint8 stays uint8 until the adapter converts it on the device, exactly as ToTensor does."""
+    model, adapter, dataset, pool = model_and_pool()
+    pixels = torch.randint(0, 256, (len(dataset.labels), 3, 32, 32), dtype=torch.uint8)
+    request = ScoreRequest(probs=True, embeddings=True, batch_size=64)
+    as_uint8 = dataclasses.replace(dataset, inputs=ArrayInputs(pixels))
+    as_float = dataclasses.replace(dataset, inputs=ArrayInputs(pixels.float().div(255)))
+    got = LocalScorer().outputs(model, adapter, as_uint8, pool, request)
+    want = LocalScorer().outputs(model, adapter, as_float, pool, request)
+    assert np.array_equal(got.probs, want.probs)
+    assert np.array_equal(got.embeddings, want.embeddings)
+    assert not np.array_equal(
+        got.probs, LocalScorer().outputs(model, adapter, dataset, pool, request).probs
+    )

@@ -4,19 +4,19 @@ the stopping rule during a round's fine-tuning (ALVIN infers minority examples f
 from __future__ import annotations
 
 import numpy as np
-import torch
 from torch import nn
 
 from raysweep.data.base import ALDataset
-from raysweep.engine.inference import LocalScorer, ScoreRequest
+from raysweep.engine.inference import Scorer, ScoreRequest
 from raysweep.models.base import ModelAdapter
 
 
 class DynamicsRecorder:
     """Called by ``fine_tune`` at every check: one column of correctness per call.
 
-    It scores in the trial's own process (a forward pass of the labeled set, no gradients, the
-    module in eval mode so batch-norm statistics are untouched), whatever scorer the round uses.
+    It scores through the round's scorer (a forward pass of the labeled set, no gradients, the
+    module in eval mode so batch-norm statistics are untouched): on Ray Data that is the trial's
+    long-lived actors, so a check costs one small request, not an actor start.
     """
 
     def __init__(
@@ -24,11 +24,11 @@ class DynamicsRecorder:
         adapter: ModelAdapter,
         dataset: ALDataset,
         labeled: np.ndarray,
-        device: torch.device,
+        scorer: Scorer,
         batch_size: int,
     ) -> None:
         self._adapter, self._dataset, self._labeled = adapter, dataset, labeled
-        self._scorer = LocalScorer(device)
+        self._scorer = scorer
         self._batch_size = batch_size
         self._columns: list[np.ndarray] = []
 

@@ -10,8 +10,9 @@ into the same model batches, so both see bitwise-identical model outputs.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,6 +22,7 @@ from scipy.special import entr
 from torch import nn
 
 from raysweep.data.base import ALDataset, Inputs
+from raysweep.engine.committee import Committee
 from raysweep.engine.diagnostics import BatchStats, block_stats, merge_stats
 from raysweep.engine.embedding_parts import write_part
 from raysweep.engine.ranking import TopRows, best_rows, merge_top_rows
@@ -45,6 +47,19 @@ class TopKRequest:
 
 
 @dataclass(frozen=True)
+class MCRequest:
+    """``samples`` forward passes with dropout active (batch norm in eval mode).
+
+    The masks of pass ``t`` over the model batch that starts at request position ``p`` come from
+    torch's generator seeded with (``seed``, ``t``, ``p``): every backend, block cut and actor
+    draws the same masks, and a resumed round draws them again.
+    """
+
+    samples: int
+    seed: int
+
+
+@dataclass(frozen=True)
 class ScoreRequest:
     probs: bool = True  # (N, C) for every index
     embeddings: bool = False  # (N, D) for every index (or, with ``sink``, written as parquet)
@@ -55,6 +70,8 @@ class ScoreRequest:
     # a batch's (|B|, D) embeddings: each block reduces its own embeddings to diagnostics'
     # BatchStats against them, so the batch diagnostics never need the pool's P x D
     against: np.ndarray | None = None
+    mc: MCRequest | None = None  # (T, N, C) MC-dropout probabilities for every index
+    committee: Committee | None = None  # (M, N, C) probabilities of the committee's heads
 
 
 @dataclass(frozen=True)
@@ -65,6 +82,8 @@ class Outputs:
     mean_entropy: float | None = None
     parts: list[dict[str, Any]] = field(default_factory=list)  # parquet parts written to ``sink``
     batch_stats: BatchStats | None = None  # with ``against``; None if a block came back without
+    mc_probs: np.ndarray | None = None  # (T, N, C) float32
+    committee_probs: np.ndarray | None = None  # (M, N, C) float64
 
 
 class Scorer(Protocol):
@@ -98,6 +117,8 @@ class BlockResult:
     entropy_sum: float = 0.0  # over the block, with pool_entropy
     start: int = 0  # the block's first position (its place in the entropy sum)
     stats: BatchStats | None = None  # the block against ``request.against``
+    mc_probs: np.ndarray | None = None  # (T, B, C) with ``mc``
+    committee_probs: np.ndarray | None = None  # (M, B, C) with ``committee``
 
     def top(self, k: int) -> TopRows:
         """The block's best ``k`` rows."""
@@ -120,29 +141,46 @@ def score_block(
     given_scores: np.ndarray | None = None,
 ) -> BlockResult:
     """Outputs of one block, in model batches of ``request.batch_size`` from the block's start."""
-    keep_embeddings = request.embeddings or request.sink is not None
-    want_embeddings = keep_embeddings or request.against is not None
-    probs, embeddings = [], []
+    give_embeddings = request.embeddings or request.sink is not None
+    want_embeddings = (
+        give_embeddings or request.committee is not None or request.against is not None
+    )
+    # an MC-only request (BALD) needs no deterministic pass: T passes, not T + 1
+    eval_pass = want_embeddings or not (
+        request.mc is not None
+        and not request.probs
+        and request.top_k is None
+        and not request.pool_entropy
+    )
+    probs, embeddings, mc = [], [], []
     with torch.inference_mode():
         for start in range(0, len(indices), request.batch_size):
-            raw = inputs.take(indices[start : start + request.batch_size])
+            raw = to_host_for(inputs.take(indices[start : start + request.batch_size]), device)
             batch = adapter.prepare(raw, device)
             if want_embeddings:
                 logits, features = adapter.logits_and_embeddings(module, batch)
                 embeddings.append(features.float().cpu().numpy())
-            else:
+            elif eval_pass:
                 logits = adapter.logits(module, batch)
-            probs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
-    all_probs = np.concatenate(probs)
-    block_embeddings = np.concatenate(embeddings) if embeddings else None
+            if eval_pass:
+                probs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
+            if request.mc is not None:
+                mc.append(
+                    mc_passes(module, adapter, batch, request.mc, int(positions[start]), device)
+                )
+    all_probs = np.concatenate(probs) if probs else np.zeros((len(indices), 0), np.float32)
+    all_embeddings = np.concatenate(embeddings) if embeddings else None
     result = BlockResult(
         positions=positions,
         probs=all_probs if request.probs else None,
-        embeddings=block_embeddings if keep_embeddings else None,
+        embeddings=all_embeddings if give_embeddings else None,
         start=int(positions[0]),
+        mc_probs=np.concatenate(mc, axis=1) if mc else None,
     )
-    if request.against is not None and block_embeddings is not None:
-        result.stats = block_stats(block_embeddings, request.against)
+    if request.against is not None and all_embeddings is not None:
+        result.stats = block_stats(all_embeddings, request.against)
+    if request.committee is not None and all_embeddings is not None:
+        result.committee_probs = request.committee.probs(all_embeddings)
     row_entropy = entr(all_probs).sum(axis=1)  # as diagnostics.mean_entropy computes it
     if request.pool_entropy:
         result.entropy_sum = float(row_entropy.sum(dtype=np.float64))
@@ -155,16 +193,77 @@ def score_block(
     return result
 
 
+def to_host_for(raw: Any, device: torch.device) -> Any:
+    """A batch as it should leave host memory: pinned for a CUDA device (the copy then runs
+    asynchronously), as it is otherwise. uint8 images stay uint8 until the adapter converts them
+    on the device (a quarter of float32's bytes)."""
+    if device.type == "cuda" and isinstance(raw, torch.Tensor) and not raw.is_cuda:
+        return raw.pin_memory()
+    return raw
+
+
+@contextlib.contextmanager
+def dropout_active(module: nn.Module) -> Iterator[None]:
+    """Training mode switches every dropout on, functional ones included; batch norm stays in
+    eval mode, so the passes use (and never update) the fine-tuned statistics. Leaves eval mode."""
+    module.train()
+    for layer in module.modules():
+        if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+            layer.eval()
+    try:
+        yield
+    finally:
+        module.eval()
+
+
+def mask_seed(seed: int, sample: int, position: int) -> int:
+    return int(np.random.SeedSequence([seed, sample, position]).generate_state(1)[0])
+
+
+def mc_passes(
+    module: nn.Module,
+    adapter: ModelAdapter,
+    batch: Any,
+    mc: MCRequest,
+    position: int,
+    device: torch.device,
+) -> np.ndarray:
+    """(T, B, C) probabilities of one model batch (first request position ``position``)."""
+    devices = [device.index or 0] if device.type == "cuda" else []
+    passes = []
+    # a forked RNG state: the trial's own torch stream is untouched by the masks drawn here
+    with dropout_active(module), torch.random.fork_rng(devices=devices):
+        for sample in range(mc.samples):
+            torch.manual_seed(mask_seed(mc.seed, sample, position))
+            logits = adapter.logits(module, batch)
+            passes.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
+    return np.stack(passes)
+
+
 def full_outputs_requested(request: ScoreRequest) -> bool:
-    return request.probs or request.embeddings
+    """Whether every row's outputs come back (no top-k reduction in the block)."""
+    return (
+        request.probs
+        or request.embeddings
+        or request.mc is not None
+        or request.committee is not None
+    )
 
 
 def assemble(blocks: list[BlockResult], n: int, request: ScoreRequest, n_classes: int) -> Outputs:
     """Blocks (in any order) -> :class:`Outputs` aligned with the request's indices."""
-    probs = embeddings = top = None
+    probs = embeddings = top = mc = committee = None
     if request.probs:
         probs = np.zeros((n, n_classes), np.float32)
+    if request.mc is not None:
+        mc = np.zeros((request.mc.samples, n, n_classes), np.float32)
+    if request.committee is not None:
+        committee = np.zeros((len(request.committee.members), n, n_classes), np.float64)
     for block in blocks:
+        if mc is not None and block.mc_probs is not None:
+            mc[:, block.positions] = block.mc_probs
+        if committee is not None and block.committee_probs is not None:
+            committee[:, block.positions] = block.committee_probs
         if probs is not None and block.probs is not None:
             probs[block.positions] = block.probs
         if request.embeddings and block.embeddings is not None:
@@ -186,7 +285,13 @@ def assemble(blocks: list[BlockResult], n: int, request: ScoreRequest, n_classes
         ordered = sorted(blocks, key=lambda b: b.start)
         mean_entropy = float(sum(b.entropy_sum for b in ordered) / n)
     return Outputs(
-        probs=probs, embeddings=embeddings, top=top, mean_entropy=mean_entropy, batch_stats=stats
+        probs=probs,
+        embeddings=embeddings,
+        top=top,
+        mean_entropy=mean_entropy,
+        batch_stats=stats,
+        mc_probs=mc,
+        committee_probs=committee,
     )
 
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
 from torch import nn
 
 from raysweep.data.base import ALDataset
-from raysweep.engine.inference import Outputs, Scorer, ScoreRequest, score_block
+from raysweep.engine.committee import fit_committee
+from raysweep.engine.inference import LocalScorer, MCRequest, Outputs, Scorer, ScoreRequest
 from raysweep.engine.seeding import Stream, numpy_rng, torch_seed
 from raysweep.errors import ConfigError
 from raysweep.models.base import ModelAdapter
@@ -37,48 +37,55 @@ def strategy_inputs(
     diagnostics_embeddings: bool = False,
 ) -> tuple[dict[str, Any], Outputs | None]:
     """PoolView fields for ``strategy.needs`` and the pool's outputs (for the batch diagnostics:
-    probabilities, and embeddings too with ``diagnostics_embeddings``)."""
+    probabilities, and embeddings too with ``diagnostics_embeddings``).
+
+    Every model output goes through ``scorer`` (MC passes and the committee's pool probabilities
+    too), so a Ray Data scorer computes them where the pool is scored.
+    """
     needs = set(strategy.needs)
     batch = spec.train.eval_batch_size
     fields: dict[str, Any] = {}
-    # the batch diagnostics need the pool's probabilities (entropy); its embeddings only where
-    # the scorer cannot reduce them against the batch later (engine.diagnostics_pass)
-    wanted = bool(needs & {Need.EMBEDDINGS, Need.COMMITTEE_PROBS})
-    pool_embeddings = diagnostics_embeddings or wanted
-    outputs = None
-    if diagnostics or needs & {Need.PROBS, Need.EMBEDDINGS, Need.COMMITTEE_PROBS}:
-        request = ScoreRequest(probs=True, embeddings=pool_embeddings, batch_size=batch)
-        outputs = scorer.outputs(model, adapter, dataset, pool, request)
-        fields.update(probs=outputs.probs, embeddings=outputs.embeddings)
+    committee = None
     if needs & {Need.LABELED_PROBS, Need.LABELED_EMBEDDINGS, Need.COMMITTEE_PROBS}:
         labeled_embeddings = bool(needs & {Need.LABELED_EMBEDDINGS, Need.COMMITTEE_PROBS})
         request = ScoreRequest(probs=True, embeddings=labeled_embeddings, batch_size=batch)
         mine = scorer.outputs(model, adapter, dataset, labeled, request)
         fields.update(labeled_probs=mine.probs, labeled_embeddings=mine.embeddings)
-    if Need.MC_PROBS in needs:
-        check_dropout(model, spec.model, spec.strategy)
-        seed = torch_seed(spec.seed, Stream.STRATEGY, r)
-        fields["mc_probs"] = mc_dropout_probs(
-            model, adapter, dataset, pool, strategy.mc_samples, batch, _device(model), seed
-        )
     if Need.COMMITTEE_PROBS in needs:
-        fields["committee_probs"] = committee_probs(
+        # fitted here on the (small) labeled set; the pool's probabilities come with the pool's
+        # outputs, so the pool's P x D embeddings need not reach this process for them
+        committee = fit_committee(
             fields["labeled_embeddings"],
             dataset.labels[labeled],
-            fields["embeddings"],
             strategy.committee_size,
             dataset.num_classes,
             numpy_rng(spec.seed, Stream.STRATEGY, r),
         )
+    outputs = None
+    if diagnostics or needs & {Need.PROBS, Need.EMBEDDINGS, Need.COMMITTEE_PROBS}:
+        request = ScoreRequest(
+            probs=True,
+            # the diagnostics need the pool's embeddings only where the scorer cannot reduce
+            # them against the chosen batch later (engine.diagnostics_pass)
+            embeddings=diagnostics_embeddings or Need.EMBEDDINGS in needs,
+            batch_size=batch,
+            committee=committee,
+        )
+        outputs = scorer.outputs(model, adapter, dataset, pool, request)
+        fields.update(probs=outputs.probs, embeddings=outputs.embeddings)
+        if committee is not None:
+            fields["committee_probs"] = outputs.committee_probs
+    if Need.MC_PROBS in needs:
+        check_dropout(model, spec.model, spec.strategy)
+        seed = torch_seed(spec.seed, Stream.STRATEGY, r)
+        mc = MCRequest(strategy.mc_samples, seed)
+        request = ScoreRequest(probs=False, mc=mc, batch_size=batch)
+        fields["mc_probs"] = scorer.outputs(model, adapter, dataset, pool, request).mc_probs
     if Need.TRAINING_DYNAMICS in needs:
         fields["training_dynamics"] = dynamics
     if Need.HEAD in needs:
         fields["head"] = LinearHead(*last_linear_layer(model, dataset.num_classes))
     return fields, outputs
-
-
-def _device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
 
 
 def has_dropout(module: nn.Module) -> bool:
@@ -110,55 +117,13 @@ def mc_dropout_probs(
     device: torch.device,
     seed: int,
 ) -> np.ndarray:
-    """(T, P, C) probabilities of ``samples`` passes with dropout active (batch norm in eval).
-
-    The module is left in eval mode.
-
-    The masks come from torch's generator seeded with ``seed`` inside a forked RNG state, so a
-    round resumed after an interruption draws the same masks and acquires the same batch.
-    """
-    # training mode switches every dropout on, functional ones included; batch norm stays in
-    # eval mode, so the passes use (and never update) the fine-tuned statistics
-    module.to(device).train()
-    for layer in module.modules():
-        if isinstance(layer, nn.modules.batchnorm._BatchNorm):
-            layer.eval()
-    request = ScoreRequest(probs=True, batch_size=batch_size)
-    positions = np.arange(len(indices))
-    devices = [device.index or 0] if device.type == "cuda" else []
-    try:
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            passes = [
-                score_block(module, adapter, dataset.inputs, positions, indices, request, device)
-                for _ in range(samples)
-            ]
-    finally:
-        module.eval()
-    return np.stack([block.probs for block in passes])
-
-
-def committee_probs(
-    labeled_embeddings: np.ndarray,
-    labeled_labels: np.ndarray,
-    pool_embeddings: np.ndarray,
-    size: int,
-    num_classes: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """(M, P, C) probabilities of ``size`` logistic-regression heads, each trained on a bootstrap
-    resample of the labeled embeddings (a class missing from a resample gets probability 0)."""
-    members = np.zeros((size, len(pool_embeddings), num_classes), dtype=np.float64)
-    for m in range(size):
-        sample = rng.integers(0, len(labeled_labels), size=len(labeled_labels))
-        classes = np.unique(labeled_labels[sample])
-        if len(classes) == 1:  # one class drawn: that member votes for it everywhere
-            members[m, :, classes[0]] = 1.0
-            continue
-        head = LogisticRegression(max_iter=1000)
-        head.fit(labeled_embeddings[sample], labeled_labels[sample])
-        members[m][:, head.classes_] = head.predict_proba(pool_embeddings)
-    return members
+    """(T, P, C) probabilities of ``samples`` passes with dropout active, computed in this process
+    (the masks are :class:`MCRequest`'s: the same on every backend). The module is left in eval
+    mode."""
+    request = ScoreRequest(probs=False, mc=MCRequest(samples, seed), batch_size=batch_size)
+    outputs = LocalScorer(device).outputs(module, adapter, dataset, indices, request)
+    assert outputs.mc_probs is not None
+    return outputs.mc_probs
 
 
 def last_linear_layer(module: nn.Module, num_classes: int) -> tuple[np.ndarray, np.ndarray]:

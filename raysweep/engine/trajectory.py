@@ -133,7 +133,7 @@ class Trajectory:
                 self.parts.adapter,
                 self.dataset,
                 labeled,
-                self.device,
+                self.scorer,
                 spec.train.eval_batch_size,
             )
             if acquiring and Need.TRAINING_DYNAMICS in self.parts.strategy.needs

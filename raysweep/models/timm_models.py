@@ -112,7 +112,9 @@ class TimmImageModel(ModelAdapter):
             )
 
     def prepare(self, raw: torch.Tensor, device: torch.device) -> torch.Tensor:
-        images = raw.to(device, non_blocking=True).float()
+        images = raw.to(device, non_blocking=True)  # uint8 crosses to the device as uint8
+        # uint8 -> [0, 1] exactly as torchvision's ToTensor does it, but on the device
+        images = images.float().div_(255) if images.dtype == torch.uint8 else images.float()
         if self.image_size and images.shape[-1] != self.image_size:
             images = nn.functional.interpolate(
                 images, size=self.image_size, mode="bilinear", align_corners=False

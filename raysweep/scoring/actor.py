@@ -1,23 +1,23 @@
-"""The Ray Data callable class: one per scoring actor, scoring whole blocks of the pool.
+"""The scoring actor class: one per actor, scoring whole blocks of the pool.
 
-Each actor fetches the round's model and the dataset's inputs from the object store once (in its
-constructor), then runs the engine's own :func:`score_block` on every block it is given, so the
-numbers are those of the in-process scorer. Output columns are numpy arrays (Arrow tensors, not
-Python lists); per-block reductions (entropy sums) sit on the block's first output row.
+Two ways to run it, one class: as Ray Data's callable class (``map_batches(BlockScorer,
+fn_constructor_args=(setup,))``, for the one-off embedding pass written as parquet), and as the
+trial's long-lived Ray actors (:mod:`raysweep.scoring.pool`), which get a new setup per request by
+reference and load the model again only when it changes. Either way each block runs the engine's
+own :func:`score_block`, so the numbers are those of the in-process scorer. Long-lived actors
+return :class:`BlockResult` objects (numpy arrays, pickled out of band: no Python lists).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import warnings
 from typing import Any
 
 import numpy as np
 import ray
 import torch
 
-from raysweep.data.base import ArrayInputs
 from raysweep.engine.device import make_deterministic
 from raysweep.engine.embedding_parts import write_part
 from raysweep.engine.inference import (
@@ -27,40 +27,60 @@ from raysweep.engine.inference import (
     reduced,
     score_block,
 )
+from raysweep.scoring.shared_inputs import SharedInputs, open_inputs
 
 
 @dataclasses.dataclass(frozen=True)
 class ActorSetup:
     model: list[ray.ObjectRef]  # [ref]: nested, so Ray hands the actor the reference itself
-    inputs: list[ray.ObjectRef]
+    inputs: SharedInputs
     adapter: Any
-    request: ScoreRequest  # without the per-row arrays, which travel as columns
+    request: ScoreRequest  # without the per-row arrays, which travel with each block
     device: str
     threads: int
     bf16: bool = False
 
 
-def inputs_from_store(value: Any) -> Any:
-    """The dataset's inputs as the trial put them: a numpy array (zero-copy) or an inputs object."""
-    if isinstance(value, np.ndarray):
-        with warnings.catch_warnings():  # the store's buffers are read-only; nothing writes them
-            warnings.simplefilter("ignore", UserWarning)
-            return ArrayInputs(torch.from_numpy(value))
-    return value
-
-
 class BlockScorer:
-    def __init__(self, setup: ActorSetup) -> None:
+    def __init__(self, setup: ActorSetup | None = None, threads: int = 1) -> None:
         make_deterministic()
-        torch.set_num_threads(setup.threads)  # what the actor reserved, not the node's cores
+        # what the actor reserved, not the node's cores
+        torch.set_num_threads(setup.threads if setup is not None else threads)
+        self._setup_id: str | None = None
+        self._inputs_key: str | None = None
+        if setup is not None:
+            self._use(setup)
+
+    def _use(self, setup: ActorSetup) -> None:
         self.setup = setup
         self.device = torch.device(setup.device)
         self.model = ray.get(setup.model[0]).to(self.device).eval()
-        self.inputs = inputs_from_store(ray.get(setup.inputs[0]))
+        if setup.inputs.key != self._inputs_key:  # the dataset's inputs: opened once per trial
+            self.inputs = open_inputs(setup.inputs)
+            self._inputs_key = setup.inputs.key
+
+    def node(self) -> str:
+        return ray.get_runtime_context().get_node_id()
+
+    def score(
+        self, setup: list[ray.ObjectRef], batch: dict[str, np.ndarray]
+    ) -> BlockResult | dict[str, Any]:
+        """One block of a request (long-lived actors): loads the request's setup if it is new."""
+        if setup[0].hex() != self._setup_id:
+            self._use(ray.get(setup[0]))
+            self._setup_id = setup[0].hex()
+        return self.block(batch)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Ray Data's ``map_batches`` (the embedding pass): one row per parquet part written."""
+        part = self.block(batch)
+        if isinstance(part, BlockResult):
+            raise TypeError("map_batches runs only requests with a sink (parquet parts)")
+        return {key: np.asarray([value]) for key, value in part.items()}
+
+    def block(self, batch: dict[str, np.ndarray]) -> BlockResult | dict[str, Any]:
+        """The block's outputs, its best rows only for streamed top-k, or its parquet part."""
         request = self.setup.request
-        positions = batch["position"]
         indices = batch["index"]
         autocast = (
             torch.autocast(self.device.type, dtype=torch.bfloat16)
@@ -72,7 +92,7 @@ class BlockScorer:
                 self.model,
                 self.setup.adapter,
                 self.inputs,
-                positions,
+                batch["position"],
                 indices,
                 request,
                 self.device,
@@ -80,45 +100,7 @@ class BlockScorer:
                 given_scores=batch.get("given"),
             )
         if request.sink is not None:
-            part = write_part(request.sink, indices, block.embeddings)
-            return {key: np.asarray([value]) for key, value in part.items()}
+            return write_part(request.sink, indices, block.embeddings)
         if request.top_k is not None and not full_outputs_requested(request):
             block = reduced(block, request.top_k.k)  # only the block's best rows leave the actor
-        return block_columns(block)
-
-
-def block_columns(block: BlockResult) -> dict[str, np.ndarray]:
-    """A block as columns of equal length; the entropy sum rides on the first row."""
-    columns: dict[str, np.ndarray] = {"position": block.positions}
-    entropy_sum = np.zeros(len(block.positions))
-    entropy_sum[:1] = block.entropy_sum
-    columns["entropy_sum"] = entropy_sum
-    columns["block_start"] = np.full(len(block.positions), block.start)
-    for name in ("probs", "embeddings", "scores", "tie_break", "entropy"):
-        value = getattr(block, name)
-        if value is not None:
-            columns[name] = value
-    return columns
-
-
-def blocks_from_columns(columns: dict[str, np.ndarray]) -> list[BlockResult]:
-    """The inverse of :func:`block_columns` for one output batch, which may hold several blocks
-    (Ray Data joins small outputs of one task into one block)."""
-    starts = columns["block_start"]
-    blocks = []
-    for start in np.unique(starts):
-        rows = starts == start
-        part = {name: value[rows] for name, value in columns.items()}
-        blocks.append(
-            BlockResult(
-                positions=part["position"],
-                probs=part.get("probs"),
-                embeddings=part.get("embeddings"),
-                scores=part.get("scores"),
-                tie_break=part.get("tie_break"),
-                entropy=part.get("entropy"),
-                entropy_sum=float(part["entropy_sum"].sum()),
-                start=int(start),
-            )
-        )
-    return blocks
+        return block

@@ -47,3 +47,11 @@ def build_scorer(config: ScoringConfig, device: torch.device | str) -> Scorer:
     if config.backend == "ray_data":
         return distributed
     return AutoScorer(local, distributed, config.min_rows)
+
+
+def close_scorer(scorer: Scorer) -> None:
+    """Stop a scorer's actors and free what it shared (the trajectory is over)."""
+    if isinstance(scorer, AutoScorer):
+        scorer.distributed.close()
+    elif isinstance(scorer, RayDataScorer):
+        scorer.close()

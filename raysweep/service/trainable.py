@@ -16,9 +16,10 @@ from ray import tune
 
 from raysweep.analysis.curves import area_under_curve
 from raysweep.engine.device import pick_device
+from raysweep.engine.inference import Scorer
 from raysweep.engine.trajectory import Trajectory
 from raysweep.errors import RaysweepError, first_line
-from raysweep.scoring import build_scorer
+from raysweep.scoring import build_scorer, close_scorer
 from raysweep.service.metrics import RoundMetrics
 from raysweep.service.trial_tracker import TrialTracker, run_finished
 from raysweep.spec.scoring import ScoringConfig
@@ -97,12 +98,10 @@ def run_trial(config: dict[str, Any]) -> None:
         return
     # the run exists before any data or weights are touched, so every failure is recorded on it
     tracker = _open_tracker(config, spec, run_id)
+    scorer: Scorer | None = None
     try:
-        trajectory = Trajectory(
-            spec,
-            scorer=build_scorer(ScoringConfig.from_dict(context.get("scoring")), pick_device()),
-            embedding_store=context.get("embedding_store"),
-        )
+        scorer = build_scorer(ScoringConfig.from_dict(context.get("scoring")), pick_device())
+        trajectory = Trajectory(spec, scorer=scorer, embedding_store=context.get("embedding_store"))
         if checkpoint is not None:
             with checkpoint.as_directory() as directory:
                 trajectory.restore(directory)
@@ -118,6 +117,9 @@ def run_trial(config: dict[str, Any]) -> None:
     except Exception as exc:  # a killed worker raises nothing: its run stays RUNNING, resumed later
         tracker.fail(exc)
         raise
+    finally:
+        if scorer is not None:
+            close_scorer(scorer)  # the trajectory is over: its scoring actors go
 
 
 def _open_tracker(config: dict[str, Any], spec: TrajectorySpec, run_id: str | None) -> TrialTracker:
