@@ -91,6 +91,7 @@ def test_dataset_facts_of_each_benchmark(tiny: dict[str, TinyWilds]) -> None:
     iwildcam = _load("iwildcam", tiny["iwildcam"])
     assert iwildcam.class_names == ("species 0", "species 1", "species 2", "species 3")
     assert iwildcam.metrics == ("macro_f1",) and not iwildcam.log_each_group
+    assert not iwildcam.log_each_class  # 182 species
     assert set(iwildcam.splits) == {"train", "val", "test", "id_val", "id_test"}
     camelyon = _load("camelyon17", tiny["camelyon17"])
     assert camelyon.class_names == ("normal", "tumor") and len(camelyon.group_names) == 5
@@ -104,9 +105,11 @@ def test_dataset_facts_of_each_benchmark(tiny: dict[str, TinyWilds]) -> None:
     fmow = _load("fmow", tiny["fmow"])
     assert fmow.num_classes == 62 and fmow.metrics == ("worst_region_accuracy",)
     assert "Other" in fmow.group_names
+    assert fmow.log_each_group and not fmow.log_each_class  # 6 regions, 62 classes
     amazon = _load("amazon", tiny["amazon"])
     assert amazon.modality == "text" and amazon.num_classes == 5
     assert amazon.metrics == ("group_p10_accuracy",) and not amazon.log_each_group
+    assert amazon.log_each_class  # five star ratings
 
 
 @pytest.mark.parametrize("name", ["iwildcam", "camelyon17", "fmow"])

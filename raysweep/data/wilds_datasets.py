@@ -222,6 +222,7 @@ def build_iwildcam(
         pool_split=pool_split,
         metrics=("macro_f1",),
         log_each_group=False,  # 323 camera locations
+        log_each_class=False,  # 182 species
     )
 
 
@@ -304,4 +305,5 @@ def build_fmow(
         splits=splits,
         pool_split=pool_split,
         metrics=("worst_region_accuracy",),
+        log_each_class=False,  # 62 land-use classes; the 6 regions are logged
     )
