@@ -40,10 +40,25 @@ def save_tiny_bert(directory: Path, hidden: int = 32, seed: int = 0) -> Path:
     return directory
 
 
-def save_tiny_roberta(directory: Path, hidden: int = 32, seed: int = 0) -> Path:
-    """A 2-layer RoBERTa sequence classifier and a byte-level BPE tokenizer trained on a corpus."""
+def save_tiny_roberta(
+    directory: Path,
+    hidden: int = 32,
+    seed: int = 0,
+    layers: int = 2,
+    heads: int = 2,
+    intermediate: int | None = None,
+    max_positions: int = 80,
+    masked_lm: bool = False,
+) -> Path:
+    """A RoBERTa (2 layers by default) and a byte-level BPE tokenizer trained on a corpus; a
+    sequence classifier, or with ``masked_lm`` a masked-LM checkpoint as the hub's roberta-*."""
     from tokenizers import ByteLevelBPETokenizer
-    from transformers import RobertaConfig, RobertaForSequenceClassification, RobertaTokenizerFast
+    from transformers import (
+        RobertaConfig,
+        RobertaForMaskedLM,
+        RobertaForSequenceClassification,
+        RobertaTokenizerFast,
+    )
 
     staging = directory.parent / f"{directory.name}_bpe"
     staging.mkdir(parents=True, exist_ok=True)
@@ -59,13 +74,14 @@ def save_tiny_roberta(directory: Path, hidden: int = 32, seed: int = 0) -> Path:
     config = RobertaConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=2 * hidden,
-        max_position_embeddings=80,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=intermediate or 2 * hidden,
+        max_position_embeddings=max_positions,
         pad_token_id=tokenizer.pad_token_id,
     )
     torch.manual_seed(seed)
-    RobertaForSequenceClassification(config).save_pretrained(directory)
+    model_class = RobertaForMaskedLM if masked_lm else RobertaForSequenceClassification
+    model_class(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
+from raysweep.data import ALDataset, ArrayInputs
+from raysweep.engine.acquisition import batch_summary
 from raysweep.engine.benchmark_metrics import (
     benchmark_metrics,
     group_accuracy_percentile,
@@ -14,7 +16,10 @@ from raysweep.engine.benchmark_metrics import (
     worst_group_accuracy_excluding,
 )
 from raysweep.engine.metrics import split_metrics
+from raysweep.engine.parts import TrajectoryParts
 from raysweep.errors import ConfigError
+from raysweep.models import create_adapter
+from raysweep.strategies import create_strategy
 
 
 def test_macro_f1_hand_example() -> None:
@@ -84,3 +89,36 @@ def test_split_metrics_reports_the_dataset_metrics() -> None:
     summary = split_metrics(labels, predictions, groups, 3, names, log_each_group=False)
     assert not any(key.startswith("group/") for key in summary)
     assert summary["worst_group_accuracy"] == full["worst_group_accuracy"]
+
+
+@pytest.mark.parametrize("each", [True, False])
+def test_acquisition_summary_respects_the_datasets_logging(each: bool) -> None:
+    """Per-class (and per-group) acquisition metrics only where the dataset asks for them
+    (iWildCam: 182 species, 323 traps); the batch's distinct classes otherwise."""
+    labels = np.array([0, 0, 0, 0, 1, 1, 2, 3])
+    groups = np.array([0, 1, 0, 1, 0, 1, 0, 1])
+    dataset = ALDataset(
+        name="tiny",
+        modality="text",
+        inputs=ArrayInputs([f"t{i}" for i in range(8)]),
+        labels=labels,
+        groups=groups,
+        class_names=("c0", "c1", "c2", "c3"),
+        group_names=("g0", "g1"),
+        splits={"train": np.arange(8)},
+        log_each_group=each,
+        log_each_class=each,
+    )
+    parts = TrajectoryParts(
+        dataset, create_adapter("tiny_cnn", False), create_strategy("random"), [4]
+    )
+    selected = np.array([0, 4, 5, 7])  # classes 0, 1, 1, 3; groups 0, 0, 1, 1
+    summary = batch_summary(parts, selected, np.arange(8), None)
+    if not each:
+        assert summary == {"distinct_classes": 3.0}
+        return
+    # counts, and share in the batch / share in the pool: 1/4 / (4/8), 2/4 / (2/8), 0, 1/4 / (1/8)
+    assert [summary[f"class/count/c{c}"] for c in range(4)] == [1.0, 2.0, 0.0, 1.0]
+    assert [summary[f"class/upsampling/c{c}"] for c in range(4)] == [0.5, 2.0, 0.0, 2.0]
+    assert summary["count/g0"] == 2.0 and summary["upsampling/g1"] == 1.0
+    assert "distinct_classes" not in summary

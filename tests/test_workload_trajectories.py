@@ -59,6 +59,12 @@ def test_image_trajectory_on_wilds_iwildcam(tmp_path: Path) -> None:
     test = records[-1].metrics["test"]
     assert {"accuracy", "macro_f1", "worst_group_accuracy"} <= set(test)
     assert not any(key.startswith("group/") for key in test)  # 323 locations: summarised only
+    for record in records[:-1]:  # 182 species, 323 traps: no metric per class or group
+        acquired = record.acquisition
+        assert not any(
+            key.startswith(("class/", "count/", "upsampling/")) for key in acquired.summary
+        )
+        assert acquired.summary["distinct_classes"] == len(set(acquired.labels))
     assert 0.0 <= test["macro_f1"] <= 1.0
     again = _run(spec)
     np.testing.assert_array_equal(again.state.labeled, labeled)  # same seed, same labeled set

@@ -112,6 +112,9 @@ def test_text_table_formats(tmp_path: Path, suffix: str) -> None:
     np.testing.assert_array_equal(dataset.labels, [1, 0, 1, 0, 1, 0])
     assert [dataset.group_names[g] for g in dataset.groups] == frame["group"].tolist()
     np.testing.assert_array_equal(dataset.splits["test"], [4, 5])
+    assert dataset.log_each_group and dataset.log_each_class
+    quiet = load_dataset("text_table", {"path": str(path), "log_each_class": False})
+    assert quiet.log_each_group and not quiet.log_each_class
 
 
 def test_text_table_bad_input(tmp_path: Path) -> None:

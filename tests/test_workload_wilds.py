@@ -3,12 +3,14 @@ the exact layout each wilds dataset class reads; nothing may be downloaded."""
 
 from __future__ import annotations
 
+import csv
 import pickle
 import socket
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from helpers_wilds import (
@@ -91,6 +93,7 @@ def test_dataset_facts_of_each_benchmark(tiny: dict[str, TinyWilds]) -> None:
     iwildcam = _load("iwildcam", tiny["iwildcam"])
     assert iwildcam.class_names == ("species 0", "species 1", "species 2", "species 3")
     assert iwildcam.metrics == ("macro_f1",) and not iwildcam.log_each_group
+    assert not iwildcam.log_each_class  # 182 species
     assert set(iwildcam.splits) == {"train", "val", "test", "id_val", "id_test"}
     camelyon = _load("camelyon17", tiny["camelyon17"])
     assert camelyon.class_names == ("normal", "tumor") and len(camelyon.group_names) == 5
@@ -104,9 +107,11 @@ def test_dataset_facts_of_each_benchmark(tiny: dict[str, TinyWilds]) -> None:
     fmow = _load("fmow", tiny["fmow"])
     assert fmow.num_classes == 62 and fmow.metrics == ("worst_region_accuracy",)
     assert "Other" in fmow.group_names
+    assert fmow.log_each_group and not fmow.log_each_class  # 6 regions, 62 classes
     amazon = _load("amazon", tiny["amazon"])
     assert amazon.modality == "text" and amazon.num_classes == 5
     assert amazon.metrics == ("group_p10_accuracy",) and not amazon.log_each_group
+    assert amazon.log_each_class  # five star ratings
 
 
 @pytest.mark.parametrize("name", ["iwildcam", "camelyon17", "fmow"])
@@ -174,3 +179,35 @@ def test_missing_folder_marker_or_column_is_one_line(name: str, tmp_path: Path) 
 def test_bad_pool_split_names_the_splits(tiny: dict[str, TinyWilds]) -> None:
     with pytest.raises(ConfigError, match="pool_split must be one of"):
         _load("camelyon17", tiny["camelyon17"], pool_split="unlabeled")
+
+
+# a value wilds turns into a label outside the classes, or an id gap wilds asserts against,
+# written into the real metadata file: (dataset, file, column, row, bad value, expected text)
+BAD_LABELS = [
+    ("camelyon17", "metadata.csv", "tumor", 2, "2", "column 'tumor' has 2 (1 row(s) outside the classes); expected 0..1"),
+    ("amazon", "reviews.csv", "overall", 0, "7.0", "column 'overall' has 7.0 in row 1 (1 such); star ratings are 1..5"),
+    ("fmow", "rgb_metadata.csv", "category", 4, "castle", "column 'category' has 'castle' in row 5 (1 such), not one of FMoW's 62 classes"),
+    ("iwildcam", "metadata.csv", "y", 1, "9", "column 'y' skips id 4 (wilds needs every id 0..9 to occur; 5 missing)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "file", "column", "row", "value", "expected"), BAD_LABELS)
+def test_labels_outside_the_classes_name_the_file_and_column(
+    name: str, file: str, column: str, row: int, value: str, expected: str, tmp_path: Path
+) -> None:
+    MAKERS[name](tmp_path)
+    table = tmp_path / FOLDERS[name] / file
+    if name == "amazon":  # rewritten as released: every text field quoted
+        frame = pd.read_csv(table)
+        frame.loc[row, column] = float(value)
+        frame.to_csv(table, index=False, quoting=csv.QUOTE_NONNUMERIC)
+    else:
+        rows = table.read_text().splitlines()
+        cells = rows[row + 1].split(",")  # these files quote nothing
+        cells[rows[0].split(",").index(column)] = value
+        rows[row + 1] = ",".join(cells)
+        table.write_text("\n".join(rows) + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_dataset(name, {"root_dir": str(tmp_path)})
+    message = str(info.value)
+    assert "\n" not in message and str(table) in message and expected in message

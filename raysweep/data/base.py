@@ -58,6 +58,10 @@ class ALDataset:
     # False for datasets with hundreds of groups (camera locations, reviewers): their per-group
     # accuracies and acquisition counts are summarised (worst group, percentiles), not each logged
     log_each_group: bool = True
+    # the same for classes (iWildCam's 182 species): each round's per-class counts and
+    # upsampling ratios are left out, the number of distinct classes acquired is kept; every
+    # acquired point's class is still in the trial's acquisitions table
+    log_each_class: bool = True
 
     def __post_init__(self) -> None:
         n = len(self.inputs)

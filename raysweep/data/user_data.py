@@ -5,6 +5,8 @@ to ``root_dir`` or absolute), a ``label`` column (class names or ids), and optio
 ``split`` columns. Text table: one file with ``text`` and ``label`` columns, optional ``group`` and
 ``split``. Without a split column the rows are split at random (``split_fractions``,
 ``data_seed``); without a group column each class is its own group. Column names are arguments.
+With hundreds of groups or classes, ``log_each_group`` / ``log_each_class: false`` keep each
+round's metrics to the summaries (worst group, distinct classes acquired).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ def build_image_folder(
     split_fractions: dict[str, float] | None = None,
     data_seed: int = 0,
     name: str = "image_folder",
+    log_each_group: bool = True,
+    log_each_class: bool = True,
 ) -> ALDataset:
     """Images listed in a CSV under ``root_dir``; decoded from disk only when a batch needs them."""
     root = Path(root_dir).expanduser() if root_dir else None
@@ -62,6 +66,8 @@ def build_image_folder(
         group_names=group_names,
         splits=splits,
         pool_split=pool_split,
+        log_each_group=log_each_group,
+        log_each_class=log_each_class,
     )
 
 
@@ -76,6 +82,8 @@ def build_text_table(
     split_fractions: dict[str, float] | None = None,
     data_seed: int = 0,
     name: str = "text_table",
+    log_each_group: bool = True,
+    log_each_class: bool = True,
 ) -> ALDataset:
     """Texts and labels from one table file (``.csv``, ``.tsv``, ``.jsonl`` or ``.parquet``)."""
     if not path:
@@ -97,6 +105,8 @@ def build_text_table(
         group_names=group_names,
         splits=splits,
         pool_split=pool_split,
+        log_each_group=log_each_group,
+        log_each_class=log_each_class,
     )
 
 

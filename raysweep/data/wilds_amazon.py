@@ -8,6 +8,8 @@ percentile of per-reviewer accuracy on the OOD test split (reviewers unseen in t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from raysweep.data.base import ALDataset, ArrayInputs
@@ -35,12 +37,15 @@ def build_amazon(root_dir: str, pool_split: str = "train") -> ALDataset:
     dataset = open_wilds(root_dir, AMAZON)
     splits = wilds_splits(dataset)
     check_pool_split("amazon", splits, pool_split)
+    labels = dataset.y_array.numpy().astype(np.int64)
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(AMAZON_CLASSES)):
+        _explain_stars(Path(dataset.data_dir) / "reviews.csv")
     reviewers = metadata_column(dataset, "user")
     return ALDataset(
         name="amazon",
         modality="text",
         inputs=ArrayInputs([dataset.get_input(i) for i in range(len(dataset))]),
-        labels=dataset.y_array.numpy().astype(np.int64),
+        labels=labels,
         groups=reviewers,
         class_names=AMAZON_CLASSES,
         group_names=tuple(str(r) for r in dataset.metadata_map["user"]),
@@ -48,6 +53,19 @@ def build_amazon(root_dir: str, pool_split: str = "train") -> ALDataset:
         pool_split=pool_split,
         metrics=("group_p10_accuracy",),
         log_each_group=False,
+    )
+
+
+def _explain_stars(table: Path) -> None:
+    """wilds maps a rating outside 1..5 to the id -1: name the file's value and row instead."""
+    import pandas as pd
+
+    stars = pd.read_csv(table, usecols=["overall"])["overall"]
+    bad = np.flatnonzero(~stars.isin([1, 2, 3, 4, 5]).to_numpy())
+    first = f"{stars.tolist()[bad[0]]!r} in row {bad[0] + 1}" if len(bad) else "a value"
+    raise AMAZON.error(
+        table,
+        f"reviews.csv column 'overall' has {first} ({len(bad)} such); star ratings are 1..5",
     )
 
 

@@ -19,6 +19,7 @@ from raysweep.data.image_files import ImageFileInputs
 from raysweep.data.resample import largest_feasible_pool, resample_matched
 from raysweep.data.wilds_layout import (
     WildsLayout,
+    check_labels,
     check_pool_split,
     check_wilds_root,
     metadata_column,
@@ -51,6 +52,7 @@ IWILDCAM = WildsLayout(
         )
     },
     folders=("train",),
+    contiguous={"metadata.csv": ("y", "location_remapped", "sequence_remapped")},
 )
 CAMELYON17 = WildsLayout(
     "camelyon17",
@@ -222,6 +224,7 @@ def build_iwildcam(
         pool_split=pool_split,
         metrics=("macro_f1",),
         log_each_group=False,  # 323 camera locations
+        log_each_class=False,  # 182 species
     )
 
 
@@ -256,6 +259,8 @@ def build_camelyon17(
     data_dir = Path(dataset.data_dir)
     splits = wilds_splits(dataset)
     check_pool_split("camelyon17", splits, pool_split)
+    labels = dataset.y_array.numpy().astype(np.int64)
+    check_labels(CAMELYON17, data_dir, labels, 2, "tumor")
     hospital = metadata_column(dataset, "hospital")
     n_hospitals = max(CAMELYON17_HOSPITALS, int(hospital.max()) + 1)
     paths = [str(data_dir / name) for name in dataset._input_array]  # as get_input
@@ -263,7 +268,7 @@ def build_camelyon17(
         name="camelyon17",
         modality="image",
         inputs=_image_inputs(dataset, paths, image_size, resize_scale),
-        labels=dataset.y_array.numpy().astype(np.int64),
+        labels=labels,
         groups=hospital,
         class_names=("normal", "tumor"),
         group_names=tuple(f"hospital_{h}" for h in range(n_hospitals)),
@@ -287,7 +292,12 @@ def build_fmow(
     """
     from wilds.datasets.fmow_dataset import categories
 
-    dataset = open_wilds(root_dir, FMOW)
+    data_dir = check_wilds_root(root_dir, FMOW)  # the layout's own errors come first
+    try:
+        dataset = open_wilds(root_dir, FMOW)
+    except ConfigError:
+        _explain_categories(data_dir, categories)
+        raise
     splits = wilds_splits(dataset)
     check_pool_split("fmow", splits, pool_split)
     images = Path(dataset.root) / "images"
@@ -304,4 +314,20 @@ def build_fmow(
         splits=splits,
         pool_split=pool_split,
         metrics=("worst_region_accuracy",),
+        log_each_class=False,  # 62 land-use classes; the 6 regions are logged
     )
+
+
+def _explain_categories(data_dir: Path, categories: list[str]) -> None:
+    """wilds fails with a bare KeyError on a category outside its 62: say which and where."""
+    import pandas as pd
+
+    table = data_dir / "rgb_metadata.csv"
+    values = pd.read_csv(table, usecols=["category"])["category"].astype(str)
+    unknown = np.flatnonzero(~values.isin(categories).to_numpy())
+    if len(unknown):
+        raise FMOW.error(
+            table,
+            f"rgb_metadata.csv column 'category' has {values.iloc[unknown[0]]!r} in row "
+            f"{unknown[0] + 1} ({len(unknown)} such), not one of FMoW's 62 classes",
+        )

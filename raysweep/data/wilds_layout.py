@@ -30,6 +30,9 @@ class WildsLayout:
     # file (relative to the dataset folder) -> columns its header must hold
     tables: dict[str, tuple[str, ...]] = field(default_factory=dict)
     folders: tuple[str, ...] = ()  # image folders (relative), e.g. ("train",)
+    # file -> columns wilds asserts hold every id 0..max (iWildCam's y, locations, sequences);
+    # read only when wilds has refused the folder, to say which column and which id
+    contiguous: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def folder(self) -> str:
@@ -104,12 +107,55 @@ def open_wilds(root_dir: str | os.PathLike[str] | None, layout: WildsLayout, **k
                 **kwargs,
             )
     except AssertionError as exc:  # wilds' own consistency checks carry no message
+        explain_gaps(data_dir, layout)
         detail = first_line(exc) if str(exc).strip() else "its metadata fails wilds' checks"
         raise ConfigError(f"{layout.name}: wilds cannot read {data_dir}: {detail}") from None
     except (ValueError, OSError, KeyError, TypeError, IndexError) as exc:
         raise ConfigError(
             f"{layout.name}: wilds cannot read {data_dir}: {first_line(exc)}"
         ) from None
+
+
+def explain_gaps(data_dir: Path, layout: WildsLayout) -> None:
+    """A one-line error naming the first id column with a gap (wilds' bare assertion), if any."""
+    import pandas as pd
+
+    for name, columns in layout.contiguous.items():
+        table = pd.read_csv(data_dir / name, usecols=list(columns))
+        for column in columns:
+            values = table[column].to_numpy()
+            if not np.issubdtype(values.dtype, np.integer) or values.min() < 0:
+                raise layout.error(
+                    data_dir / name, f"{name} column {column!r} must hold ids 0, 1, 2, ..."
+                )
+            missing = np.setdiff1d(np.arange(values.max() + 1), values)
+            if len(missing):
+                raise layout.error(
+                    data_dir / name,
+                    f"{name} column {column!r} skips id {missing[0]} (wilds needs every id "
+                    f"0..{values.max()} to occur; {len(missing)} missing)",
+                )
+
+
+def check_labels(
+    layout: WildsLayout,
+    data_dir: Path,
+    labels: np.ndarray,
+    n_classes: int,
+    column: str,
+    offset: int = 0,
+) -> None:
+    """One line naming the metadata file and column when a label is not a class id.
+
+    ``offset`` is what the file's value adds to the class id (Amazon: stars = id + 1)."""
+    bad = np.flatnonzero((labels < 0) | (labels >= n_classes))
+    if len(bad):
+        file = next(iter(layout.tables))
+        raise layout.error(
+            data_dir / file,
+            f"{file} column {column!r} has {int(labels[bad[0]]) + offset} ({len(bad)} row(s) "
+            f"outside the classes); expected {offset}..{n_classes - 1 + offset}",
+        )
 
 
 def wilds_splits(dataset: Any) -> dict[str, np.ndarray]:
@@ -138,8 +184,10 @@ def check_pool_split(name: str, splits: dict[str, np.ndarray], pool_split: str) 
 
 __all__ = [
     "WildsLayout",
+    "check_labels",
     "check_pool_split",
     "check_wilds_root",
+    "explain_gaps",
     "metadata_column",
     "open_wilds",
     "read_header",

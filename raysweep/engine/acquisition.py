@@ -178,8 +178,11 @@ def batch_summary(
     summary: dict[str, float] = {}
     if ds.log_each_group:  # hundreds of camera traps or reviewers: not one metric each
         summary = acquisition_summary(ds.groups[selected], ds.groups[pool], ds.group_names)
-    by_class = acquisition_summary(ds.labels[selected], ds.labels[pool], ds.class_names)
-    summary.update({f"class/{key}": value for key, value in by_class.items()})
+    if ds.log_each_class:
+        by_class = acquisition_summary(ds.labels[selected], ds.labels[pool], ds.class_names)
+        summary.update({f"class/{key}": value for key, value in by_class.items()})
+    else:  # 182 species x (count, upsampling) each round would swamp the tracking store
+        summary["distinct_classes"] = float(len(np.unique(ds.labels[selected])))
     if outputs is None:
         return summary
     chosen = np.searchsorted(pool, selected)  # pool is sorted: positions of the batch in it

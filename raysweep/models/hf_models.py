@@ -275,6 +275,12 @@ class HFTextModel(ModelAdapter):
                 f"{len(unloaded)} of {total} tensors were not loaded (e.g. {unloaded[0]})"
             )
 
+    def check_weights(self, num_classes: int) -> None:
+        """Load the weights as a trial would (preflight): a file of another size than its
+        config.json is refused before Ray starts, not in every trial. Nothing is written."""
+        if self.pretrained:
+            self.create(num_classes, init_seed=0)
+
     def prepare(self, raw: Sequence[str], device: torch.device) -> dict[str, torch.Tensor]:
         encoded = self.tokenizer(
             [str(text) for text in raw],

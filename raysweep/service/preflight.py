@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from typing import Any
 
 from raysweep.engine.metrics import recorded_metrics
@@ -24,11 +25,15 @@ from raysweep.spec.job_checks import searched_range_ends
 from raysweep.spec.trajectory import TrajectorySpec
 from raysweep.strategies import Need
 
+# Weights that fitted, by model, args and the file's size and mtime: loading a checkpoint is the
+# slowest check (seconds for BiT-R101 or RoBERTa-Large), and a driver or test that checks
+# several jobs naming the same unchanged file need not load it again.
+_WEIGHTS_FITTED: set[str] = set()
+
 
 def preflight(job: SweepJob) -> None:
     """One-line :class:`ConfigError` naming the cell and the problem, or nothing."""
     check_names(job)
-    weights_checked: set[str] = set()
     for cell in job.cells():
         for sample in searched_range_ends(job):
             try:
@@ -36,10 +41,10 @@ def preflight(job: SweepJob) -> None:
                     cell.spec(job.seeds[0], sample, model_train_defaults(cell.model.name))
                 )
                 parts = resolve_parts(spec)
-                key = json.dumps([spec.model, spec.pretrained, spec.model_args], default=str)
-                if key not in weights_checked:
+                key = _weights_key(spec)
+                if key not in _WEIGHTS_FITTED:
                     parts.adapter.check_weights(parts.dataset.num_classes)
-                    weights_checked.add(key)
+                    _WEIGHTS_FITTED.add(key)
                 _check_metrics(job, parts)
                 if Need.MC_PROBS in parts.strategy.needs:  # a twin without weights: writes nothing
                     twin = create_adapter(spec.model, False, spec.model_args)
@@ -48,6 +53,21 @@ def preflight(job: SweepJob) -> None:
                     )
             except RaysweepError as exc:
                 raise ConfigError(f"cell {_label(cell, sample)}: {exc}") from None
+
+
+def _weights_key(spec: TrajectorySpec) -> str:
+    """The check's identity: a file (or a save_pretrained directory's files) rewritten since
+    it was checked has another size or mtime, so it is checked again. The number of classes is
+    not part of it: the task's head is replaced whatever its size (timm drops a stored head of
+    another size, transformers re-initialises it), so one check serves every dataset."""
+    weights = spec.model_args.get("weights")
+    stamp: list[Any] = []
+    if spec.pretrained and isinstance(weights, str) and os.path.exists(weights):
+        files = sorted(os.scandir(weights), key=lambda e: e.name) if os.path.isdir(weights) else []
+        for path in [weights, *(entry.path for entry in files if entry.is_file())]:
+            status = os.stat(path)
+            stamp.append([path, status.st_size, status.st_mtime_ns])
+    return json.dumps([spec.model, spec.pretrained, spec.model_args, stamp], default=str)
 
 
 def _check_metrics(job: SweepJob, parts: TrajectoryParts) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from raysweep.errors import ConfigError
+from raysweep.spec.env_vars import expand_env
 from raysweep.spec.fields import build, reject_unknown
 from raysweep.spec.job import (
     DISTRIBUTIONS,
@@ -70,6 +71,10 @@ def load_job(path: str | Path) -> SweepJob:
         raise ConfigError(f"{file}:{where} YAML syntax error: {problem}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: a job must be a YAML mapping, got {type(raw).__name__}")
+    try:  # ${RAYSWEEP_DATA:-/data}-style paths, expanded here so the workers get concrete ones
+        raw = expand_env(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc}") from None
     job = parse_job(raw, default_name=file.stem)
     validate_job(job)
     return job
