@@ -9,7 +9,7 @@ import pyarrow.fs
 
 from raysweep.engine.build_lock import BuildLock
 
-SETTLE, HOLD, SPACING = 0.3, 0.8, 1.5  # a winner holds past the other claimant's settle
+SETTLE, HOLD = 0.3, 0.8  # a winner holds past the other claimant's settle
 
 
 def fsspec_local() -> pyarrow.fs.FileSystem:
@@ -18,14 +18,19 @@ def fsspec_local() -> pyarrow.fs.FileSystem:
     return pyarrow.fs.PyFileSystem(pyarrow.fs.FSSpecHandler(fsspec.filesystem("file")))
 
 
-def claim(root: str, start_at: float, rounds: int, queue) -> None:
-    """Race for ``root``/entry.lock at ``start_at + r * SPACING``; put (r, won) for each race."""
+def claim(root: str, barrier, rounds: int, queue) -> None:
+    """Race for ``root``/entry.lock ``rounds`` times; put (r, won) for each race.
+
+    Both claimants start each race together at ``barrier`` and meet again once the winner has
+    released, so a slow machine delays the races but cannot make one race see the last one's
+    lock (fixed start times did: on a loaded CI runner neither won a race)."""
     fs = fsspec_local()
     for r in range(rounds):
         lock = BuildLock(fs, f"{root}/entry.lock", settle=SETTLE)
-        time.sleep(max(0.0, start_at + SPACING * r - time.time()))
+        barrier.wait(timeout=60)
         won = lock.try_acquire()
         queue.put((r, won))
         if won:
             time.sleep(HOLD)
             lock.release()
+        barrier.wait(timeout=60)

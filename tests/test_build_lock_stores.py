@@ -48,10 +48,10 @@ def test_two_processes_race_and_exactly_one_wins_each_time(tmp_path):
     queue = context.Queue()
     root = str(tmp_path / "store")
     fsspec_local().create_dir(root, recursive=True)
-    start_at = time.time() + 3.0  # after both interpreters have started
+    barrier = context.Barrier(2)
     rounds = 3
     workers = [
-        context.Process(target=claim, args=(root, start_at, rounds, queue)) for _ in range(2)
+        context.Process(target=claim, args=(root, barrier, rounds, queue)) for _ in range(2)
     ]
     for w in workers:
         w.start()

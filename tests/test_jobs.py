@@ -423,6 +423,23 @@ def _run_cli(
     return done, time.monotonic() - started
 
 
+def _run_in_process(
+    state: dict[str, Any], monkeypatch, capsys, job: Path, *extra: str
+) -> subprocess.CompletedProcess:
+    """The CLI's own ``main`` in this process, with the subprocess's cwd and environment.
+
+    Most cases here only need the preflight's verdict; a fresh interpreter per case cost 10-15 s
+    of imports each (the subprocess cases above keep the real entry point covered)."""
+    monkeypatch.chdir(state["cwd"])
+    monkeypatch.setenv("RAY_TMPDIR", str(state["ray_tmp"]))
+    monkeypatch.setenv("RAYSWEEP_CACHE", str(state["cache"]))
+    capsys.readouterr()
+    code = main(["--job", str(job), *extra])
+    captured = capsys.readouterr()
+    assert not ray.is_initialized(), "Ray started before the check"
+    return subprocess.CompletedProcess([], code, captured.out, captured.err)
+
+
 def _assert_failed_cleanly(done: subprocess.CompletedProcess, *fragments: str) -> None:
     assert done.returncode == 2, (done.returncode, done.stderr[-3000:])
     errors = [line for line in done.stderr.splitlines() if line.startswith("raysweep: error:")]
@@ -455,10 +472,12 @@ def test_unreachable_tracking_server_fails_fast_before_ray(existing_state):
     _assert_untouched(existing_state)
 
 
-def test_unwritable_storage_path_fails_before_ray(existing_state):
+def test_unwritable_storage_path_fails_before_ray(existing_state, monkeypatch, capsys):
     blocker = existing_state["storage"] / "smoke" / "marker.txt"  # a regular file
-    done, _ = _run_cli(
+    done = _run_in_process(
         existing_state,
+        monkeypatch,
+        capsys,
         SMOKE,
         "--tracking-uri",
         existing_state["uri"],
@@ -471,10 +490,12 @@ def test_unwritable_storage_path_fails_before_ray(existing_state):
     _assert_untouched(existing_state)
 
 
-def test_missing_tracking_directory_fails_before_ray(existing_state):
+def test_missing_tracking_directory_fails_before_ray(existing_state, monkeypatch, capsys):
     uri = f"sqlite:///{existing_state['track']}/missing/mlflow.db"
-    done, _ = _run_cli(
+    done = _run_in_process(
         existing_state,
+        monkeypatch,
+        capsys,
         SMOKE,
         "--tracking-uri",
         uri,
@@ -566,11 +587,13 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("case", sorted(MALFORMED))
-def test_malformed_job_fails_before_anything_starts(existing_state, case):
+def test_malformed_job_fails_before_anything_starts(existing_state, case, monkeypatch, capsys):
     job, fragments = MALFORMED[case]
     job_file = write_job(existing_state["root"], job, "bad.yaml")
-    done, _ = _run_cli(
+    done = _run_in_process(
         existing_state,
+        monkeypatch,
+        capsys,
         job_file,
         "--tracking-uri",
         existing_state["uri"],
@@ -581,17 +604,19 @@ def test_malformed_job_fails_before_anything_starts(existing_state, case):
     _assert_untouched(existing_state)
 
 
-def test_job_file_that_is_not_utf8(existing_state):
+def test_job_file_that_is_not_utf8(existing_state, monkeypatch, capsys):
     job_file = existing_state["root"] / "latin1.yaml"
     job_file.write_bytes(SMOKE.read_bytes() + "# caf\xe9\n".encode("latin-1"))
-    done, _ = _run_cli(existing_state, job_file)
+    done = _run_in_process(existing_state, monkeypatch, capsys, job_file)
     _assert_failed_cleanly(done, "is not UTF-8 text")
     _assert_untouched(existing_state)
 
 
-def test_storage_path_that_cannot_be_created(existing_state):
-    done, _ = _run_cli(
+def test_storage_path_that_cannot_be_created(existing_state, monkeypatch, capsys):
+    done = _run_in_process(
         existing_state,
+        monkeypatch,
+        capsys,
         SMOKE,
         "--tracking-uri",
         existing_state["uri"],

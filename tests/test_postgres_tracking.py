@@ -24,6 +24,8 @@ from fixtures_postgres import PostgresServer, create_database, running_postgres
 from mlflow.tracking import MlflowClient
 from sweeps import run_sweep_cli, runs_with_role, smoke_job, sweep_command, write_job
 
+from raysweep.tracking.layout import metric_key
+
 pytestmark = pytest.mark.slow
 
 DATABASE = "mlflow"
@@ -134,12 +136,23 @@ def test_driver_kill_and_resume_lose_and_duplicate_nothing(
         "WHERE t.key = 'raysweep.role' AND r.lifecycle_stage = 'active' GROUP BY t.value",
     )
     assert dict(roles) == {"sweep": 1, "trial": 4}
+    # trials' curves only: the parent's efficiency/* metrics are snapshots re-logged at step 0
+    # by design (a finished group's, then the final report's), MLflow shows the latest
     duplicated = _query(
         postgres,
-        "SELECT run_uuid, key, step, COUNT(*) FROM metrics "
-        "GROUP BY run_uuid, key, step HAVING COUNT(*) > 1",
+        "SELECT m.run_uuid, m.key, m.step, COUNT(*) FROM metrics m JOIN tags t "
+        "ON t.run_uuid = m.run_uuid AND t.key = 'raysweep.role' AND t.value = 'trial' "
+        "GROUP BY m.run_uuid, m.key, m.step HAVING COUNT(*) > 1",
     )
     assert duplicated == [], f"metric steps logged twice: {duplicated[:5]}"
+    # ... and the latest snapshot on the parent is the final table's
+    final = pd.read_csv(
+        client.download_artifacts(parent.info.run_id, "label_efficiency.csv", str(tmp_path))
+    )
+    latest = client.get_run(parent.info.run_id).data.metrics
+    for row in final.to_dict("records"):
+        key = metric_key(f"efficiency/{row['cell']}/{row['strategy']}/final_mean")
+        assert latest[key] == pytest.approx(row["final_mean"]), key
     stored_steps = _query(
         postgres,
         "SELECT m.run_uuid, COUNT(*) FROM metrics m WHERE m.key = 'n_labels' GROUP BY m.run_uuid",
