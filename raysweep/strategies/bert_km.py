@@ -2,8 +2,9 @@
 
 As in the paper (and small-text's ``EmbeddingKMeans``), embeddings are L2-normalised first by
 default. The k-means is fitted on a seeded subsample and finished by one Lloyd step on the whole
-pool (:mod:`raysweep.strategies.clustering`). A purely representative batch: it ignores the model's uncertainty. Picks come largest
-cluster first; the score of a pick is the fraction of the pool in its cluster.
+pool (:mod:`raysweep.strategies.clustering`). A purely representative batch: it ignores the
+model's uncertainty. Picks come largest cluster first; the score of a pick is the fraction of the
+pool in its cluster.
 """
 
 from __future__ import annotations
