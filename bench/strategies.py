@@ -29,6 +29,7 @@ import multiprocessing as mp
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -367,14 +368,17 @@ def markdown(record: dict[str, Any]) -> str:
                 ours = result["raysweep"].get(label.split("/")[1])
             lines.append(f"| {label} | {m['n']:,} | {cell(m)} | {cell(ours)} |")
     if "scaling" in record:
-        lines += ["", "Growth with N (C = 10):", "", "| N | reference | badge | coreset |"]
-        lines.append("|---|---|---|---|")
+        columns = list(next(iter(record["scaling"].values())))
+        lines += ["", "Growth with N (C = 10):", "", "| N | " + " | ".join(columns) + " |"]
+        lines.append("|---|" + "---|" * len(columns))
         for n, row in record["scaling"].items():
-            lines.append(
-                f"| {int(n):,} | {cell(row['reference'])} | {cell(row['badge'])} | "
-                f"{cell(row['coreset'])} |"
-            )
+            lines.append(f"| {int(n):,} | " + " | ".join(cell(row[c]) for c in columns) + " |")
     return "\n".join(lines)
+
+
+def uptime() -> str:
+    """`uptime`'s line (load averages over 1, 5 and 15 minutes), recorded with the result."""
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
 # -- main -----------------------------------------------------------------------------------------
@@ -406,6 +410,7 @@ def main() -> int:
     parser.add_argument("--no-scaling", action="store_true")
     parser.add_argument("--scaling-n", default="10000,100000,1000000")
     parser.add_argument("--scaling-classes", type=int, default=10)
+    parser.add_argument("--scaling-strategies", default="badge,coreset")
     args = parser.parse_args()
     if args.table:
         print(markdown(json.loads(Path(args.table).read_text())))
@@ -415,6 +420,7 @@ def main() -> int:
     slow = set(args.slow_library_calls.split(","))
     record: dict[str, Any] = {
         "load_average_at_start": os.getloadavg(),
+        "uptime_at_start": uptime(),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
         "n": args.n,
@@ -467,17 +473,15 @@ def main() -> int:
             )
             reference = reference_seconds(arrays.view, args.batch, 1)
             row: dict[str, Any] = {"reference": summary(reference, None)}
-            for name in ("badge", "coreset"):
+            for name in args.scaling_strategies.split(","):
                 row[name] = measure_ours(name, arrays.view, args.batch, 1)
             record["scaling"][str(n)] = row
-            print(
-                f"N={n}: reference {reference[0]:.2f} s, badge {row['badge']['median_seconds']:.2f} s,"
-                f" coreset {row['coreset']['median_seconds']:.2f} s",
-                flush=True,
-            )
+            shown = ", ".join(f"{k} {v['median_seconds']:.2f} s" for k, v in row.items())
+            print(f"N={n}: {shown}", flush=True)
             del arrays
 
     record["load_average_at_end"] = os.getloadavg()
+    record["uptime_at_end"] = uptime()
     out = REPO / "bench" / "results" / f"strategies-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {out.relative_to(REPO)}")

@@ -53,7 +53,8 @@ def run_sweep(job: SweepJob, resume: bool = False) -> dict[str, Any]:
     sid, fingerprint = sweep_id(job), job_fingerprint(job)
     if store_exists(uri):
         check_same_job(find_parent_run(client, job.experiment_name, sid), fingerprint, job.name)
-    names = [d.name for d in job.datasets] + [m.name for m in job.models] + job.strategies
+    names = [d.name for d in job.datasets] + [m.name for m in job.models]
+    names += [job.strategy_name(label) for label in job.strategies]
     connect_ray(plugin_sources(names))
     if attach:
         check_resources(job, ray.cluster_resources())

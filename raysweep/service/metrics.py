@@ -98,7 +98,7 @@ class RoundMetrics:
     def __init__(self, sweep: str, spec: TrajectorySpec) -> None:
         model = spec.model if spec.pretrained else f"{spec.model} (random init)"
         self.tags = {"sweep": sweep, "dataset": spec.dataset, "model": model}
-        self.tags["strategy"] = spec.strategy
+        self.tags["strategy"] = spec.label
         self.instruments = trial_instruments()
 
     def record(self, record: RoundRecord) -> None:

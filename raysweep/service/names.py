@@ -18,5 +18,5 @@ def check_names(job: SweepJob) -> None:
         DATASETS.check(dataset.name)
     for model in job.models:
         MODELS.check(model.name)
-    for strategy in job.strategies:
-        STRATEGIES.check(strategy)
+    for label in job.strategies:
+        STRATEGIES.check(job.strategy_name(label))

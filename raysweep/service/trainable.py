@@ -108,7 +108,7 @@ def run_trial(config: dict[str, Any]) -> None:
         _run_rounds(trajectory, tracker, context)
         tracker.client.log_metric(tracker.run_id, "trial/seconds", time.perf_counter() - started)
         model = f"{spec.model} ({'pretrained' if spec.pretrained else 'random init'})"
-        title = f"{spec.dataset} / {model} / {spec.strategy} / seed {spec.seed}"
+        title = f"{spec.dataset} / {model} / {spec.label} / seed {spec.seed}"
         tracker.finish(trajectory.records, trajectory.dataset.group_names, title)
     except DETERMINISTIC_ERRORS as exc:
         tracker.fail(exc)
@@ -140,7 +140,7 @@ def _open_tracker(config: dict[str, Any], spec: TrajectorySpec, run_id: str | No
             "dataset": spec.dataset,
             "model": spec.model,
             "pretrained": str(spec.pretrained),
-            "strategy": spec.strategy,
+            "strategy": spec.label,
             "seed": str(spec.seed),
             TAG_TRIAL_KEY: trial_key(config["cell"], spec.seed, config.get("hp"), trial_id),
         },

@@ -72,11 +72,14 @@ class SweepJob:
     name: str
     datasets: list[DatasetChoice]
     models: list[ModelChoice]
+    #: strategy labels: what trials are tagged with and compared by; a plain name is its own label
     strategies: list[str]
     seeds: list[int]
     recipe: dict[str, Any] = field(default_factory=dict)
     train: dict[str, Any] = field(default_factory=dict)
-    strategy_args: dict[str, dict[str, Any]] = field(default_factory=dict)
+    strategy_args: dict[str, dict[str, Any]] = field(default_factory=dict)  # by label
+    #: label -> registry name, for the entries whose label is not their name (variants)
+    strategy_names: dict[str, str] = field(default_factory=dict)
     search: Search = field(default_factory=Search)
     resources: Resources = field(default_factory=Resources)
     max_concurrent: int = 2
@@ -95,6 +98,10 @@ class SweepJob:
     def experiment_name(self) -> str:
         return self.experiment or self.name
 
+    def strategy_name(self, label: str) -> str:
+        """The registered strategy behind ``label``."""
+        return self.strategy_names.get(label, label)
+
     def cells(self) -> list[Cell]:
         """Every (dataset, model, strategy, grid point): the units Optuna searches within."""
         grid_keys = sorted(self.search.grid)
@@ -112,18 +119,22 @@ class SweepJob:
     def base_spec(
         self, dataset: DatasetChoice, model: ModelChoice, strategy: str, seed: int
     ) -> dict[str, Any]:
-        return {
+        """The spec of one trial; ``strategy`` is a label (plain names are their own)."""
+        spec = {
             "dataset": dataset.name,
             "dataset_args": dict(dataset.args),
             "model": model.name,
             "pretrained": model.pretrained,
             "model_args": dict(model.args),
-            "strategy": strategy,
+            "strategy": self.strategy_name(strategy),
             "strategy_args": dict(self.strategy_args.get(strategy, {})),
             "seed": seed,
             "recipe": dict(self.recipe),
             "train": dict(self.train),
         }
+        if strategy != spec["strategy"]:  # plain names keep the spec they always had
+            spec["strategy_label"] = strategy
+        return spec
 
     def n_trials(self) -> int:
         per_cell = self.search.n_trials if self.search.distributions else 1
@@ -135,7 +146,9 @@ class SweepJob:
 
 @dataclass(frozen=True)
 class Cell:
-    """One (dataset, model, strategy, grid point) combination; its trials differ by seed (and Optuna)."""
+    """One (dataset, model, strategy, grid point) combination; its trials differ by seed (and Optuna).
+
+    ``strategy`` is the label, which tells two variants of one registered strategy apart."""
 
     job: SweepJob
     dataset: DatasetChoice

@@ -24,7 +24,12 @@ from raysweep.spec.job import (
 from raysweep.spec.job_checks import validate_job
 from raysweep.spec.scoring import ScoringConfig
 
-_TOP_KEYS = {f.name for f in dataclasses.fields(SweepJob)} | {"tracking", "search", "resources"}
+_TOP_KEYS = ({f.name for f in dataclasses.fields(SweepJob)} - {"strategy_names"}) | {
+    "tracking",
+    "search",
+    "resources",
+}
+_LABEL = re.compile(r"[A-Za-z0-9_.:=+-]+")
 
 
 class _JobLoader(yaml.SafeLoader):
@@ -87,17 +92,26 @@ def parse_job(raw: dict[str, Any], default_name: str = "sweep") -> SweepJob:
         raise ConfigError(f"job is missing {', '.join(missing)}")
     tracking = raw.get("tracking") or {}
     reject_unknown(tracking, {"uri", "experiment"}, "tracking.")
+    labels, names, entry_args = _strategies(_as_list(raw["strategies"], "strategies"))
+    strategy_args = _mapping(raw.get("strategy_args"), "strategy_args")
+    both = sorted(set(entry_args) & set(strategy_args))
+    if both:
+        raise ConfigError(
+            f"strategy {both[0]!r} has args both in its strategies entry and in strategy_args; "
+            "give them in one place"
+        )
     return SweepJob(
         name=str(raw.get("name", default_name)),
         datasets=[
             _dataset(item, i) for i, item in enumerate(_as_list(raw["datasets"], "datasets"))
         ],
         models=[_model(item, i) for i, item in enumerate(_as_list(raw["models"], "models"))],
-        strategies=[str(s) for s in _as_list(raw["strategies"], "strategies")],
+        strategies=labels,
         seeds=_seeds(raw.get("seeds", 1)),
         recipe=_mapping(raw.get("recipe"), "recipe"),
         train=_mapping(raw.get("train"), "train"),
-        strategy_args=_mapping(raw.get("strategy_args"), "strategy_args"),
+        strategy_args={**strategy_args, **entry_args},
+        strategy_names=names,
         search=_search(raw.get("search")),
         resources=build(Resources, _mapping(raw.get("resources"), "resources"), "resources."),
         max_concurrent=_int(raw.get("max_concurrent", 2), "max_concurrent"),
@@ -180,6 +194,42 @@ def _model(item: Any, i: int) -> ModelChoice:
     return ModelChoice(
         str(item.get("name")), pretrained, _mapping(item.get("args"), f"models[{i}].args")
     )
+
+
+def _strategies(
+    items: list[Any],
+) -> tuple[list[str], dict[str, str], dict[str, dict[str, Any]]]:
+    """Labels in order, label -> name where they differ, and args given in the entries.
+
+    An entry is a name (its own label) or ``{name, label, args}``: ``label`` (default: the name)
+    is what the trial is tagged with and compared by, so one strategy can run as several variants.
+    """
+    labels: list[str] = []
+    names: dict[str, str] = {}
+    entry_args: dict[str, dict[str, Any]] = {}
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            reject_unknown(item, {"name", "label", "args"}, f"strategies[{i}].")
+            name = item.get("name")
+            if not isinstance(name, str) or not name:
+                raise ConfigError(f"strategies[{i}].name must be a strategy name, got {name!r}")
+            label = item.get("label", name)
+            if not isinstance(label, str) or not _LABEL.fullmatch(label):
+                raise ConfigError(
+                    f"strategies[{i}].label must be letters, digits and _ . - : = +, got {label!r}"
+                )
+            if "args" in item:
+                entry_args[label] = _mapping(item["args"], f"strategies[{i}].args")
+            if label != name:
+                names[label] = name
+        else:
+            label = str(item)
+        if label in labels:
+            raise ConfigError(
+                f"strategies[{i}]: label {label!r} appears twice; give each variant its own label"
+            )
+        labels.append(label)
+    return labels, names, entry_args
 
 
 def _seeds(raw: Any) -> list[int]:

@@ -48,7 +48,11 @@ def describe_plan(job: SweepJob) -> str:
             f"  Optuna: {per_cell} configurations per cell over {space}; objective {job.search.objective}"
         )
     for cell in job.cells():
-        lines.append(f"  {cell.cell_id}: seeds {job.seeds} x {per_cell} config(s)")
+        variant = ""
+        if job.strategy_name(cell.strategy) != cell.strategy:  # a labelled variant: what it runs
+            args = json.dumps(job.strategy_args.get(cell.strategy, {}), sort_keys=True)
+            variant = f" ({cell.strategy} = {job.strategy_name(cell.strategy)} {args})"
+        lines.append(f"  {cell.cell_id}: seeds {job.seeds} x {per_cell} config(s){variant}")
     return "\n".join(lines)
 
 
@@ -75,5 +79,7 @@ def job_fingerprint(job: SweepJob) -> str:
         "strategy_args": job.strategy_args,
         "search": job.search,
     }
+    if job.strategy_names:  # only when used: jobs of plain names keep their fingerprint
+        defining["strategy_names"] = job.strategy_names
     raw = json.dumps(defining, sort_keys=True, default=lambda o: o.__dict__)
     return hashlib.sha1(raw.encode()).hexdigest()[:16]

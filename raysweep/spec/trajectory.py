@@ -111,6 +111,13 @@ class TrajectorySpec:
     strategy_args: dict[str, Any] = field(default_factory=dict)
     recipe: Recipe = field(default_factory=Recipe)
     train: TrainConfig = field(default_factory=TrainConfig)
+    #: the job's label for this strategy variant ("" = the strategy's name)
+    strategy_label: str = ""
+
+    @property
+    def label(self) -> str:
+        """What the trial is tagged with and compared by: the label, else the strategy's name."""
+        return self.strategy_label or self.strategy
 
     def validate(self) -> None:
         """Check types and sizes that need no data. Names are resolved where the registries live:

@@ -11,8 +11,9 @@ Each point therefore has a critical ε (smallest over anchors), and the authors'
 caps ε = step/√D, 2·step/√D, ... up to 1/√D, stopping once more than b points flip, is one
 threshold on it: no (P x D) mixed embeddings are built per anchor and cap.
 
-Candidates are then clustered (k-means with b clusters on L2-normalised embeddings) and the
-member nearest each centre is taken; if fewer than b points flip, the rest of the batch is
+Candidates are then clustered (k-means with b clusters on L2-normalised embeddings, fitted on a
+seeded subsample of them, :mod:`raysweep.strategies.clustering`) and the member nearest each
+centre is taken; if fewer than b points flip, the rest of the batch is
 uniformly random, as in the authors' code. Score of a pick: 1 / (1 + its critical cap), in (0, 1],
 0 for a point no mix flips.
 """
@@ -24,8 +25,13 @@ import math
 import numpy as np
 
 from raysweep.errors import ConfigError
-from raysweep.strategies.base import PoolView, Selection, Strategy
-from raysweep.strategies.clustering import fill_at_random, kmeans_representatives, l2_normalise
+from raysweep.strategies.base import PoolView, Selection, Strategy, positive_int
+from raysweep.strategies.clustering import (
+    MAX_ITER,
+    fill_at_random,
+    kmeans_representatives,
+    l2_normalise,
+)
 from raysweep.strategies.distances import squared_norms
 from raysweep.strategies.needs import Need
 from raysweep.strategies.view import LinearHead
@@ -93,7 +99,7 @@ class AlfaMix(Strategy):
 
     needs = frozenset({Need.EMBEDDINGS, Need.LABELED_EMBEDDINGS, Need.HEAD})
 
-    def __init__(self, cap_step: float = 1 / 32, max_iter: int = 100) -> None:
+    def __init__(self, cap_step: float = 1 / 32, max_iter: int = MAX_ITER) -> None:
         if (
             isinstance(cap_step, bool)
             or not isinstance(cap_step, int | float)
@@ -101,7 +107,7 @@ class AlfaMix(Strategy):
         ):
             raise ConfigError(f"strategy alfa_mix: cap_step must be in (0, 1], got {cap_step!r}")
         self.cap_step = float(cap_step)
-        self.max_iter = int(max_iter)
+        self.max_iter = positive_int(max_iter, "max_iter", "alfa_mix")
 
     def candidates(self, view: PoolView, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """Pool positions whose prediction flips at the authors' final cap, and every point's

@@ -1,8 +1,10 @@
 """BERT-KM (Yuan et al. 2020): k-means on the pool's embeddings, the point nearest each centre.
 
 As in the paper (and small-text's ``EmbeddingKMeans``), embeddings are L2-normalised first by
-default. A purely representative batch: it ignores the model's uncertainty. Picks come largest
-cluster first; the score of a pick is the fraction of the pool in its cluster.
+default. The k-means is fitted on a seeded subsample and finished by one Lloyd step on the whole
+pool (:mod:`raysweep.strategies.clustering`). A purely representative batch: it ignores the
+model's uncertainty. Picks come largest cluster first; the score of a pick is the fraction of the
+pool in its cluster.
 """
 
 from __future__ import annotations
@@ -10,7 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from raysweep.strategies.base import PoolView, Selection, Strategy, positive_int
-from raysweep.strategies.clustering import fill_at_random, kmeans_representatives, l2_normalise
+from raysweep.strategies.clustering import (
+    MAX_ITER,
+    fill_at_random,
+    kmeans_representatives,
+    l2_normalise,
+)
 from raysweep.strategies.needs import Need
 
 
@@ -19,7 +26,7 @@ class BertKm(Strategy):
 
     needs = frozenset({Need.EMBEDDINGS})
 
-    def __init__(self, normalize: bool = True, max_iter: int = 100) -> None:
+    def __init__(self, normalize: bool = True, max_iter: int = MAX_ITER) -> None:
         self.normalize = bool(normalize)
         self.max_iter = positive_int(max_iter, "max_iter", "bert_km")
 
