@@ -50,9 +50,7 @@ def test_two_processes_race_and_exactly_one_wins_each_time(tmp_path):
     fsspec_local().create_dir(root, recursive=True)
     barrier = context.Barrier(2)
     rounds = 3
-    workers = [
-        context.Process(target=claim, args=(root, barrier, rounds, queue)) for _ in range(2)
-    ]
+    workers = [context.Process(target=claim, args=(root, barrier, rounds, queue)) for _ in range(2)]
     for w in workers:
         w.start()
     results = [queue.get(timeout=60) for _ in range(2 * rounds)]
