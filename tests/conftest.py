@@ -198,29 +198,37 @@ def mlflow_server() -> Iterator[str]:
 
 @dataclass(frozen=True)
 class FinishedSweep:
-    workdir: Path
+    workdir: Path  # the driver's working directory
     tracking_uri: str
     experiment: str
     stdout: str  # what the command line printed (the table, the MLflow UI link)
+    stderr: str
+    storage: Path  # --storage-path
 
 
 @pytest.fixture(scope="session")
 def finished_smoke_sweep(tmp_path_factory: pytest.TempPathFactory) -> FinishedSweep:
-    """jobs/smoke.yaml run once to the end through the command line, for the tests that read a
-    finished sweep back (the HTML report, the MLflow UI)."""
-    workdir = tmp_path_factory.mktemp("finished_smoke")
-    job = yaml.safe_load((REPO / "jobs" / "smoke.yaml").read_text())
-    uri = f"sqlite:///{workdir / 'mlflow.db'}"
-    job["tracking"] = {"uri": uri, "experiment": job["name"]}
-    job["storage_path"] = str(workdir / "tune")
-    (workdir / "job.yaml").write_text(yaml.safe_dump(job))
+    """jobs/smoke.yaml run once to the end through the command line, standalone (its own local
+    Ray), with ``--tracking-uri`` (a sqlite store) and ``--storage-path`` overriding the job file:
+    one sweep for every test that reads a finished sweep back (the standalone checks of
+    test_sweep_cluster, the HTML report, the MLflow UI); each such sweep costs about a minute."""
+    root = tmp_path_factory.mktemp("finished_smoke")
+    workdir, storage, store = root / "cwd", root / "tune", root / "track"
+    workdir.mkdir()
+    store.mkdir()
+    uri = f"sqlite:///{store}/mlflow.db"
     done = subprocess.run(
-        [sys.executable, "-m", "raysweep.run", "--job", str(workdir / "job.yaml")],
+        [
+            sys.executable, "-m", "raysweep.run", "--job", str(REPO / "jobs" / "smoke.yaml"),
+            "--tracking-uri", uri, "--storage-path", str(storage),
+        ],
         cwd=workdir,
         env=subprocess_env(),
         capture_output=True,
         text=True,
         timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return FinishedSweep(workdir, uri, job["name"], done.stdout)
+    )  # fmt: skip
+    logs = done.stdout + done.stderr
+    assert done.returncode == 0, f"smoke sweep exited {done.returncode}:\n{logs[-6000:]}"
+    name = yaml.safe_load((REPO / "jobs" / "smoke.yaml").read_text())["name"]
+    return FinishedSweep(workdir, uri, name, done.stdout, done.stderr, storage)

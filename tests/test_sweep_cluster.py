@@ -12,7 +12,6 @@ from stdout; the logs are checked for the progress lines and the final table a u
 from __future__ import annotations
 
 import shlex
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, RayHead, subprocess_env
+from conftest import REPO, FinishedSweep, RayHead
 from mlflow.tracking import MlflowClient
 
 pytestmark = pytest.mark.slow
@@ -93,24 +92,11 @@ def cluster_sweep(ray_head: RayHead, mlflow_server: str, tmp_path_factory) -> Sw
 
 
 @pytest.fixture(scope="module")
-def standalone_sweep(tmp_path_factory) -> SweepRun:
-    """The smoke sweep run standalone (own local Ray), tracked in a sqlite store."""
-    root = tmp_path_factory.mktemp("standalone")
-    workdir, storage, store = root / "cwd", root / "tune", root / "track"
-    workdir.mkdir()
-    store.mkdir()
-    uri = f"sqlite:///{store}/mlflow.db"
-    done = subprocess.run(
-        _command(uri, storage),
-        cwd=workdir,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=SWEEP_TIMEOUT_S,
-    )
-    logs = done.stdout + done.stderr
-    assert done.returncode == 0, f"standalone sweep exited {done.returncode}:\n{logs[-6000:]}"
-    return SweepRun(uri, logs, workdir, storage)
+def standalone_sweep(finished_smoke_sweep: FinishedSweep) -> SweepRun:
+    """The smoke sweep run standalone (own local Ray), tracked in a sqlite store: the session's
+    shared run (conftest), the same command this module's cluster job runs."""
+    run = finished_smoke_sweep
+    return SweepRun(run.tracking_uri, run.stdout + run.stderr, run.workdir, run.storage)
 
 
 # ------------------------------------------------------------------------------------- checks
