@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from system_packages import wait_for_install
 
 INSTALL = "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium"
 # root in a container: Chromium's sandbox needs user namespaces it does not get there
@@ -23,6 +24,7 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--
 @functools.cache
 def chromium() -> str:
     """Path of the chromium binary, installing Debian's package once if it is missing."""
+    wait_for_install()  # the session's background install, when one was started
     found = shutil.which("chromium")
     if found:
         return found

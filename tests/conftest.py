@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -22,9 +23,22 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cluster_metrics import Sample, scrape
+from system_packages import start_install
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start installing the Debian packages that the selected tests need (see system_packages)."""
+    needed = {
+        package
+        for item in session.items
+        for marker in item.iter_markers("system_packages")
+        for package in marker.args
+    }
+    start_install(needed)
 
 
 def free_port() -> int:
@@ -232,3 +246,57 @@ def finished_smoke_sweep(tmp_path_factory: pytest.TempPathFactory) -> FinishedSw
     assert done.returncode == 0, f"smoke sweep exited {done.returncode}:\n{logs[-6000:]}"
     name = yaml.safe_load((REPO / "jobs" / "smoke.yaml").read_text())["name"]
     return FinishedSweep(workdir, uri, name, done.stdout, done.stderr, storage)
+
+
+@dataclass(frozen=True)
+class ClusterSweep:
+    tracking_uri: str  # the session's MLflow server
+    logs: str  # the job's driver output (stdout + stderr)
+    workdir: Path  # the driver's working directory
+    storage: Path  # --storage-path
+    trial_actors: int  # Tune trainable actors the cluster ran
+    metrics: dict[str, list[Sample]]  # every sample the cluster exported while the job ran
+
+
+@pytest.fixture(scope="session")
+def cluster_smoke_sweep(
+    ray_head: RayHead, mlflow_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> ClusterSweep:
+    """jobs/smoke.yaml submitted as a Ray job to the session's ``ray start`` cluster, tracked on
+    the session's MLflow server, with the cluster's metrics endpoints scraped every 2 s while it
+    runs: one job for the cluster checks of test_sweep_cluster and for test_dashboards."""
+    from ray.job_submission import JobStatus, JobSubmissionClient  # Ray only where it is used
+    from ray.util.state import list_actors
+
+    root = tmp_path_factory.mktemp("cluster")
+    workdir, storage = root / "cwd", root / "tune"
+    workdir.mkdir()
+    command = [
+        sys.executable, "-m", "raysweep.run", "--job", str(REPO / "jobs" / "smoke.yaml"),
+        "--tracking-uri", mlflow_server, "--storage-path", str(storage),
+    ]  # fmt: skip
+    # the job's driver runs under the head's job supervisor: the venv's python, auth off, cwd set
+    entrypoint = f"cd {shlex.quote(str(workdir))} && RAY_AUTH_MODE=disabled " + shlex.join(command)
+    metrics: dict[str, list[Sample]] = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAY_AUTH_MODE", "disabled")  # this process is the job client
+        client = JobSubmissionClient(ray_head.dashboard_url)
+        job_id = client.submit_job(entrypoint=entrypoint)
+        final = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.STOPPED}
+        deadline = time.monotonic() + 300
+        status = client.get_job_status(job_id)
+        while status not in final and time.monotonic() < deadline:
+            for name, samples in scrape(ray_head.temp_dir).items():
+                metrics.setdefault(name, []).extend(samples)
+            time.sleep(2)  # polling the job's state, not waiting for a result to appear
+            status = client.get_job_status(job_id)
+        if status not in final:
+            client.stop_job(job_id)
+        logs = client.get_job_logs(job_id)
+        actors = list_actors(
+            address=ray_head.dashboard_url,
+            filters=[("class_name", "=", "ImplicitFunc")],  # Tune's wrapper of run_trial
+            limit=1000,
+        )
+    assert status == JobStatus.SUCCEEDED, f"job {job_id} ended {status}:\n{logs[-6000:]}"
+    return ClusterSweep(mlflow_server, logs, workdir, storage, len(actors), metrics)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psycopg
 from conftest import free_port, short_tmp_dir, stop_process_group
+from system_packages import wait_for_install
 
 DEBIAN_BIN_ROOT = Path("/usr/lib/postgresql")  # Debian keeps initdb and postgres off PATH
 SUPERUSER = "postgres"
@@ -73,6 +74,7 @@ def install_postgresql() -> None:
 
 def postgres_bin_dir() -> Path:
     """Where ``initdb`` and ``postgres`` live, installing Debian's package first if needed."""
+    wait_for_install()  # the session's background install, when one was started
     found = _newest_debian_bin_dir()
     if found is None and shutil.which("initdb"):
         found = Path(shutil.which("initdb") or "").resolve().parent

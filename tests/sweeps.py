@@ -7,10 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+import ray
 import yaml
 from conftest import REPO, subprocess_env
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
+
+from raysweep.service.cli import main
 
 SMOKE = REPO / "jobs" / "smoke.yaml"
 FAULT_DRIVER = Path(__file__).with_name("fault_driver.py")
@@ -60,6 +64,23 @@ def run_sweep_cli(
         text=True,
         timeout=timeout,
     )
+
+
+def run_cli_in_process(
+    job_file: Path,
+    *extra: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> subprocess.CompletedProcess:
+    """The CLI's own ``main`` in this process, in the job file's folder, for a run that must end
+    before Ray starts (a dry run, a refused resume): a fresh interpreter costs 10-15 s of imports.
+    Sweeps themselves run as subprocesses (``run_sweep_cli``)."""
+    monkeypatch.chdir(job_file.parent)
+    capsys.readouterr()
+    code = main(["--job", str(job_file), *extra])
+    captured = capsys.readouterr()
+    assert not ray.is_initialized(), "Ray started: this run should have ended before"
+    return subprocess.CompletedProcess([], code, captured.out, captured.err)
 
 
 def runs_with_role(tracking_uri: str, experiment: str, role: str) -> list[Run]:

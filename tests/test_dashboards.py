@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 from typing import Any
 
 import promql_parser
 import pytest
 import yaml
-from conftest import REPO, RayHead, subprocess_env
-from prometheus_client.parser import text_string_to_metric_families
-from sweeps import smoke_job, write_job
+from conftest import REPO, ClusterSweep, RayHead
 
 DASHBOARDS = REPO / "dashboards"
 DASHBOARD = DASHBOARDS / "raysweep.json"
@@ -138,53 +132,13 @@ def test_the_dashboard_can_sit_beside_rays_own(ray_head: RayHead) -> None:
 # --- a real cluster during a sweep --------------------------------------------------------------
 
 
-Sample = tuple[dict[str, str], float]  # labels, value
-
-
-def scrape(head: RayHead) -> dict[str, list[Sample]]:
-    """Every sample name the cluster's metrics endpoints export now -> its labels and values.
-
-    The endpoints are read from Ray's Prometheus service-discovery file, as Prometheus does.
-    """
-    discovery = head.temp_dir / "session_latest" / "prom_metrics_service_discovery.json"
-    if not discovery.exists():
-        return {}
-    samples: dict[str, list[Sample]] = {}
-    for group in json.loads(discovery.read_text()):
-        for target in group["targets"]:
-            try:
-                with urllib.request.urlopen(f"http://{target}/metrics", timeout=5) as response:
-                    text = response.read().decode()
-            except OSError:  # an endpoint that just went away (a worker node, the autoscaler)
-                continue
-            for family in text_string_to_metric_families(text):
-                for sample in family.samples:
-                    samples.setdefault(sample.name, []).append((sample.labels, sample.value))
-    return samples
-
-
 @pytest.mark.slow
 def test_every_panel_queries_a_metric_the_cluster_exports_during_a_sweep(
-    ray_head: RayHead, tmp_path: Path
+    cluster_smoke_sweep: ClusterSweep,
 ) -> None:
-    job = write_job(smoke_job(tmp_path, name="dash_smoke"), tmp_path)
-    sweep = subprocess.Popen(
-        [sys.executable, "-m", "raysweep.run", "--job", str(job)],
-        cwd=tmp_path,
-        env=subprocess_env(RAY_ADDRESS=ray_head.address),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    seen: dict[str, list[Sample]] = {}
-    deadline = time.monotonic() + 600
-    while sweep.poll() is None and time.monotonic() < deadline:
-        for name, labels in scrape(ray_head).items():
-            seen.setdefault(name, []).extend(labels)
-        time.sleep(2)
-    output = sweep.communicate(timeout=60)[0]
-    assert sweep.returncode == 0, output[-3000:]
-
+    # what the cluster's endpoints exported while the smoke job ran on it (scraped every 2 s)
+    seen = cluster_smoke_sweep.metrics
+    assert seen, "nothing was scraped during the sweep"
     missing = {
         title: sorted(names - seen.keys())
         for title, names in dashboard_queries().items()
@@ -202,7 +156,7 @@ def test_every_panel_queries_a_metric_the_cluster_exports_during_a_sweep(
     assert ours - plotted == set(), "exported but on no panel"
     # tags stay low-cardinality: the sweep's name and its axes, never a trial or run id
     rounds = [labels for labels, _ in seen["ray_raysweep_al_rounds_total"]]
-    assert {labels["sweep"] for labels in rounds} == {"dash_smoke"}
+    assert {labels["sweep"] for labels in rounds} == {"smoke"}
     assert {labels["strategy"] for labels in rounds} == {"random", "entropy"}
     assert {labels["dataset"] for labels in rounds} == {"shapes"}
     assert {labels["model"] for labels in rounds} == {"tiny_cnn (random init)"}

@@ -1,7 +1,9 @@
 """Fault injection: a killed trial worker resumes from its last round; a killed driver resumes.
 
 Real components throughout: the standalone driver starts a real local Ray, trials log to a real
-MLflow sqlite store, and processes are killed with SIGKILL (no exception, no cleanup).
+MLflow sqlite store, and processes are killed with SIGKILL (no exception, no cleanup). The
+uninterrupted reference is the session's smoke sweep (the same job, run with other tracking and
+storage paths): where a sweep is stored must not change what it selects either.
 """
 
 from __future__ import annotations
@@ -15,35 +17,39 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import subprocess_env
+from conftest import FinishedSweep, subprocess_env
 from mlflow.tracking import MlflowClient
 from sweeps import run_sweep_cli, runs_with_role, smoke_job, sweep_command, write_job
 
-EXPECTED_STEPS = list(range(10, 90, 10))  # seed 10, batches of 10, budget 80, eval every round
+EXPECTED_STEPS = list(range(10, 50, 10))  # seed 10, batches of 10, budget 40, eval every round
 METRIC = "test/accuracy"
 
 pytestmark = pytest.mark.slow
 
 
 def _job_file(workdir: Path) -> Path:
-    """The smoke job with 8 rounds per trial, so a kill can land mid-sweep."""
-    job = smoke_job(workdir)
-    job["recipe"]["budget"] = 80
-    return write_job(job, workdir)
+    """The smoke job (4 rounds per trial, 2 at a time) with its store and state under workdir."""
+    return write_job(smoke_job(workdir), workdir)
+
+
+def _uri(workdir: Path) -> str:
+    return f"sqlite:///{workdir / 'mlflow.db'}"
 
 
 def _trial_runs(workdir: Path) -> list:
-    return runs_with_role(f"sqlite:///{workdir / 'mlflow.db'}", "smoke", "trial")
+    return runs_with_role(_uri(workdir), "smoke", "trial")
 
 
-def _outcomes(workdir: Path) -> dict[tuple[str, str], tuple[list[int], list[tuple[int, float]]]]:
+def _outcomes(
+    uri: str, download: Path
+) -> dict[tuple[str, str], tuple[list[int], list[tuple[int, float]]]]:
     """(strategy, seed) -> (acquired indices in order, metric history as (step, value))."""
-    client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+    client = MlflowClient(uri)
     outcomes = {}
-    for run in _trial_runs(workdir):
-        path = client.download_artifacts(
-            run.info.run_id, "acquisitions.parquet", str(workdir / run.info.run_id)
-        )
+    for run in runs_with_role(uri, "smoke", "trial"):
+        target = download / run.info.run_id
+        target.mkdir(parents=True, exist_ok=True)
+        path = client.download_artifacts(run.info.run_id, "acquisitions.parquet", str(target))
         acquired = pd.read_parquet(path).sort_values(["round", "rank"])["index"].tolist()
         history = sorted(
             (m.step, m.value) for m in client.get_metric_history(run.info.run_id, METRIC)
@@ -71,11 +77,14 @@ def _one_finished_one_midway(workdir: Path) -> bool:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    workdir = tmp_path_factory.mktemp("clean")
-    done = run_sweep_cli(_job_file(workdir))
-    assert done.returncode == 0, done.stderr[-3000:]
-    return _outcomes(workdir)
+def uninterrupted(
+    finished_smoke_sweep: FinishedSweep, tmp_path_factory: pytest.TempPathFactory
+) -> dict:
+    outcomes = _outcomes(finished_smoke_sweep.tracking_uri, tmp_path_factory.mktemp("clean"))
+    assert len(outcomes) == 4 and all(
+        [step for step, _ in history] == EXPECTED_STEPS for _, history in outcomes.values()
+    ), "the reference sweep is the smoke job: 4 trials, evaluated after every round"
+    return outcomes
 
 
 def test_killed_worker_resumes_from_last_round(tmp_path: Path, uninterrupted: dict) -> None:
@@ -98,7 +107,7 @@ def test_killed_worker_resumes_from_last_round(tmp_path: Path, uninterrupted: di
         assert rounds == list(range(len(EXPECTED_STEPS))), (
             f"{file}: a retry re-reported rounds: {rounds}"
         )
-    assert _outcomes(tmp_path) == uninterrupted
+    assert _outcomes(_uri(tmp_path), tmp_path) == uninterrupted
 
 
 def test_killed_driver_resumes_to_identical_results(tmp_path: Path, uninterrupted: dict) -> None:
@@ -138,7 +147,7 @@ def test_killed_driver_resumes_to_identical_results(tmp_path: Path, uninterrupte
     for run in runs:  # trials finished before the kill were not run again
         if run.info.run_id in finished_end_times:
             assert run.info.end_time == finished_end_times[run.info.run_id]
-    outcomes = _outcomes(tmp_path)
+    outcomes = _outcomes(_uri(tmp_path), tmp_path)
     for key, (_, history) in outcomes.items():
         assert [step for step, _ in history] == EXPECTED_STEPS, (
             f"{key}: curve has gaps or duplicates"

@@ -213,6 +213,7 @@ def test_the_sweep_logs_its_report_and_the_command_writes_it_again(
 
 
 @pytest.mark.slow
+@pytest.mark.system_packages("chromium")
 def test_the_page_renders_its_images_and_the_parent_runs_numbers(
     finished_smoke_sweep: FinishedSweep, tmp_path: Path
 ) -> None:

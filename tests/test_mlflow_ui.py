@@ -108,6 +108,7 @@ def _visible_text(dom: str) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.system_packages("chromium")
 def test_the_printed_link_shows_the_trials_and_their_learning_curves(
     finished_smoke_sweep: FinishedSweep, tmp_path: Path
 ) -> None:

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
-from sweeps import run_sweep_cli, smoke_job, write_job
+from sweeps import run_cli_in_process, run_sweep_cli, smoke_job, write_job
 
 REPO = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.slow
 
 
-def test_optuna_runs_n_times_seeds_and_records_best(tmp_path: Path) -> None:
+def test_optuna_runs_n_times_seeds_and_records_best(tmp_path: Path, monkeypatch, capsys) -> None:
     n_configs, seeds = 2, [0, 1]
     job = smoke_job(
         tmp_path,
@@ -32,7 +32,7 @@ def test_optuna_runs_n_times_seeds_and_records_best(tmp_path: Path) -> None:
     )
     job_file = write_job(job, tmp_path, "optuna.yaml")
 
-    dry = run_sweep_cli(job_file, "--dry-run", timeout=120)
+    dry = run_cli_in_process(job_file, "--dry-run", monkeypatch=monkeypatch, capsys=capsys)
     assert dry.returncode == 0, dry.stderr
     assert f"{n_configs * len(seeds)} trials" in dry.stdout
 

@@ -26,11 +26,11 @@ from sweeps import run_sweep_cli, runs_with_role, smoke_job, sweep_command, writ
 
 from raysweep.tracking.layout import metric_key
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.system_packages("postgresql")]
 
 DATABASE = "mlflow"
 EXPERIMENT = "smoke"
-EXPECTED_STEPS = list(range(10, 90, 10))  # seed 10, batches of 10, budget 80, eval every round
+EXPECTED_STEPS = list(range(10, 50, 10))  # the smoke job: seed 10, batches of 10, budget 40
 CURVES = ("n_labels", "test/accuracy", "test/worst_group_accuracy")
 KILL_DEADLINE_S = 300
 TRIAL_STATUSES = (
@@ -83,9 +83,8 @@ def _kill_driver_when(job_file: Path, ready: Callable[[], bool], *extra: str) ->
 def test_driver_kill_and_resume_lose_and_duplicate_nothing(
     tmp_path: Path, postgres: PostgresServer, tracking_server: str
 ) -> None:
-    job = smoke_job(tmp_path)
-    job["recipe"]["budget"] = 80  # 8 rounds per trial, so the kill lands mid-sweep
-    job_file = write_job(job, tmp_path)
+    # 4 trials, 2 at a time: when the first finishes, the third has started
+    job_file = write_job(smoke_job(tmp_path), tmp_path)
     to_server = ("--tracking-uri", tracking_server)
 
     def one_finished_one_midway() -> bool:

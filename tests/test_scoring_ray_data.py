@@ -6,8 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +22,7 @@ from scoring_helpers import (
 from raysweep.engine import inference
 from raysweep.engine.inference import LocalScorer, ScoreRequest
 from raysweep.scoring import RayDataScorer
+from raysweep.scoring.pool import ScoringActors
 
 pytestmark = pytest.mark.slow
 
@@ -62,23 +61,14 @@ def test_full_outputs_are_bitwise_those_of_the_local_scorer(local_ray, monkeypat
     assert np.array_equal(remote.embeddings, local.embeddings)
 
 
-def _kill_first_scoring_actor(
-    killed: list[int], restarted: list[int], stop: threading.Event
-) -> None:
-    """SIGKILL the first scoring actor of *this* test's Ray (a descendant of this process) once it
-    has worked for a moment: a node losing a worker mid-round."""
-    seen: dict[int, float] = {}
-    while not stop.is_set():
-        for pid in descendants(os.getpid()):
-            with contextlib.suppress(OSError):
-                if b"BlockScorer" not in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    continue
-                first = seen.setdefault(pid, time.monotonic())
-                if not killed and time.monotonic() - first > 3:
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
-        time.sleep(0.1)
-    restarted.extend(pid for pid in seen if pid not in killed)
+def _scoring_actor_pids() -> list[int]:
+    """The scoring actors of *this* test's Ray (descendants of this process, from /proc)."""
+    found = []
+    for pid in descendants(os.getpid()):
+        with contextlib.suppress(OSError):
+            if b"BlockScorer" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+    return found
 
 
 def test_a_killed_actor_changes_nothing(local_ray, monkeypatch):
@@ -87,15 +77,22 @@ def test_a_killed_actor_changes_nothing(local_ray, monkeypatch):
     request = streamed_request("entropy", pool, 40, 32)
     expected = LocalScorer().outputs(model, adapter, dataset, pool, request)
     killed: list[int] = []
-    restarted: list[int] = []
-    stop = threading.Event()
-    killer = threading.Thread(target=_kill_first_scoring_actor, args=(killed, restarted, stop))
-    killer.start()
-    try:
-        outputs = RayDataScorer(actors=1).outputs(model, adapter, dataset, pool, request)
-    finally:
-        stop.set()
-        killer.join()
+    unsent_map = ScoringActors.map
+
+    def map_killing_after_the_first_block(self, setup, blocks):
+        # SIGKILL the actor as soon as its first block is back: the next one is already queued
+        # on it (DEPTH per actor), so Ray must restart it and retry that block; a node losing a
+        # worker mid-round, at a point that does not depend on the machine's speed
+        for result in unsent_map(self, setup, blocks):
+            if not killed:
+                (pid,) = _scoring_actor_pids()
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            yield result
+
+    monkeypatch.setattr(ScoringActors, "map", map_killing_after_the_first_block)
+    outputs = RayDataScorer(actors=1).outputs(model, adapter, dataset, pool, request)
+    restarted = [pid for pid in _scoring_actor_pids() if pid not in killed]
     assert killed, "the actor finished before it could be killed: make the pool bigger"
     assert restarted, "no actor took over the killed one's blocks"
     assert outputs.top.positions.tolist() == expected.top.positions.tolist()

@@ -11,26 +11,21 @@ from stdout; the logs are checked for the progress lines and the final table a u
 
 from __future__ import annotations
 
-import shlex
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, FinishedSweep, RayHead
+from conftest import ClusterSweep, FinishedSweep
 from mlflow.tracking import MlflowClient
 
 pytestmark = pytest.mark.slow
 
-SMOKE = REPO / "jobs" / "smoke.yaml"
 EXPERIMENT = "smoke"  # tracking.experiment of jobs/smoke.yaml
 METRIC = "test/worst_group_accuracy"
 STRATEGIES = ("random", "entropy")
 SEEDS = (0, 1)
 LABEL_STEPS = [10, 20, 30, 40]  # seed_size 10, batches of 10, budget 40, eval_every 1
-SWEEP_TIMEOUT_S = 300
 
 
 @dataclass(frozen=True)
@@ -42,53 +37,12 @@ class SweepRun:
     trial_actors: int = 0  # Tune trainable actors the cluster ran (cluster run only)
 
 
-def _command(tracking_uri: str, storage: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "raysweep.run",
-        "--job",
-        str(SMOKE),
-        "--tracking-uri",
-        tracking_uri,
-        "--storage-path",
-        str(storage),
-    ]
-
-
 @pytest.fixture(scope="module")
-def cluster_sweep(ray_head: RayHead, mlflow_server: str, tmp_path_factory) -> SweepRun:
-    """The smoke sweep as a Ray job on the cluster, tracked on the MLflow server."""
-    from ray.job_submission import JobStatus, JobSubmissionClient
-    from ray.util.state import list_actors
-
-    root = tmp_path_factory.mktemp("cluster")
-    workdir, storage = root / "cwd", root / "tune"
-    workdir.mkdir()
-    # the job's driver runs under the head's job supervisor: the venv's python, auth off, cwd set
-    entrypoint = f"cd {shlex.quote(str(workdir))} && RAY_AUTH_MODE=disabled " + shlex.join(
-        _command(mlflow_server, storage)
-    )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("RAY_AUTH_MODE", "disabled")  # this process is the job client
-        client = JobSubmissionClient(ray_head.dashboard_url)
-        job_id = client.submit_job(entrypoint=entrypoint)
-        final = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.STOPPED}
-        deadline = time.monotonic() + SWEEP_TIMEOUT_S
-        status = client.get_job_status(job_id)
-        while status not in final and time.monotonic() < deadline:
-            time.sleep(2)  # polling the job's state, not waiting for a result to appear
-            status = client.get_job_status(job_id)
-        if status not in final:
-            client.stop_job(job_id)
-        logs = client.get_job_logs(job_id)
-        actors = list_actors(
-            address=ray_head.dashboard_url,
-            filters=[("class_name", "=", "ImplicitFunc")],  # Tune's wrapper of run_trial
-            limit=1000,
-        )
-    assert status == JobStatus.SUCCEEDED, f"job {job_id} ended {status}:\n{logs[-6000:]}"
-    return SweepRun(mlflow_server, logs, workdir, storage, trial_actors=len(actors))
+def cluster_sweep(cluster_smoke_sweep: ClusterSweep) -> SweepRun:
+    """The smoke sweep as a Ray job on the cluster, tracked on the MLflow server: the session's
+    shared run (conftest), whose metrics test_dashboards reads."""
+    run = cluster_smoke_sweep
+    return SweepRun(run.tracking_uri, run.logs, run.workdir, run.storage, run.trial_actors)
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +129,22 @@ def _check_logs(logs: str) -> None:
     assert "strategy" in header and "ratio" in header
     rows = [line for line in table if line.startswith("shapes/tiny_cnn")]
     assert sorted(line.split()[1] for line in rows) == sorted(STRATEGIES), table[:8]
-    assert "Traceback" not in logs
+    assert _raysweep_tracebacks(logs) == []
+
+
+def _raysweep_tracebacks(logs: str) -> list[str]:
+    """Every traceback in a job's log except Ray's report of a worker that it SIGTERMs.
+
+    When the job's driver exits, Ray terminates the job's remaining workers; a trial actor that
+    is still finalizing (its trial reported and ended) prints the SystemExit that Ray's own
+    SIGTERM handler raises. That is teardown after the results, not an error of the sweep.
+    """
+    blocks = logs.split("Traceback (most recent call last):")[1:]
+    return [
+        block[:2000]
+        for block in blocks
+        if not ("in sigterm_handler" in block and "SystemExit: 1" in block)
+    ]
 
 
 def _check_locations(run: SweepRun) -> None:

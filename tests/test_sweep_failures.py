@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
+from conftest import FinishedSweep
 from mlflow.tracking import MlflowClient
-from sweeps import run_sweep_cli, smoke_job, write_job
+from sweeps import run_cli_in_process, run_sweep_cli, smoke_job, write_job
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -70,29 +72,38 @@ def test_a_sweep_whose_trials_all_fail_exits_non_zero(tmp_path: Path) -> None:
     assert "(no finished trials to compare)" in result.stdout
 
 
-def test_a_changed_job_does_not_resume_into_an_old_sweep(tmp_path: Path) -> None:
-    """Same name and storage path but other trials: refused before Ray starts, store untouched."""
-    job = smoke_job(tmp_path, strategies=["random"], seeds=1)
-    job["tracking"]["experiment"] = "changed"
-    job_file = write_job(job, tmp_path)
-    first = run_sweep_cli(job_file)
-    assert first.returncode == 0, first.stderr[-3000:]
+def test_a_changed_job_does_not_resume_into_an_old_sweep(
+    finished_smoke_sweep: FinishedSweep, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Same name and storage path but other trials: refused before Ray starts, store untouched.
 
-    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name("changed")
+    The old sweep is the session's smoke sweep; the changed job is the smoke job with 3 seeds."""
+    old = finished_smoke_sweep
+    job = yaml.safe_load((REPO / "jobs" / "smoke.yaml").read_text())
+    job["seeds"] = 3  # a different sweep under the same name
+    job_file = write_job(job, tmp_path)
+    client = MlflowClient(old.tracking_uri)
+    experiment = client.get_experiment_by_name(old.experiment)
     runs_before = {
         r.info.run_id: r.info.end_time for r in client.search_runs([experiment.experiment_id])
     }
-    job["seeds"] = 2  # a different sweep under the same name
-    write_job(job, tmp_path)
-    second = run_sweep_cli(job_file, "--resume", timeout=120)
-    assert second.returncode == 2
+    storage_before = sorted(str(p.relative_to(old.storage)) for p in old.storage.rglob("*"))
+
+    second = run_cli_in_process(
+        job_file,
+        "--resume", "--tracking-uri", old.tracking_uri, "--storage-path", str(old.storage),
+        monkeypatch=monkeypatch,
+        capsys=capsys,
+    )  # fmt: skip
+    assert second.returncode == 2, second.stderr[-3000:]
     error_lines = [
         line for line in second.stderr.splitlines() if line.startswith("raysweep: error:")
     ]
     assert len(error_lines) == 1 and "started from a different job" in error_lines[0]
-    assert "Started a local Ray instance" not in second.stderr + second.stdout
     runs_after = {
         r.info.run_id: r.info.end_time for r in client.search_runs([experiment.experiment_id])
     }
     assert runs_after == runs_before
+    assert sorted(str(p.relative_to(old.storage)) for p in old.storage.rglob("*")) == (
+        storage_before
+    )
