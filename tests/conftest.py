@@ -159,8 +159,11 @@ def running_ray_head(
 
 @pytest.fixture(scope="session")
 def ray_head() -> Iterator[RayHead]:
-    """A real single-node Ray cluster (2 CPUs) with the dashboard, for job submission."""
-    with running_ray_head(2) as head:
+    """A real single-node Ray cluster (2 CPUs) with the dashboard, for job submission.
+
+    Its processes export metrics every second (Ray's default is every 10 s): a smoke job lasts
+    about 20 s, and the dashboard test must see a driver gauge change before the job ends."""
+    with running_ray_head(2, RAY_metrics_report_interval_ms="1000") as head:
         yield head
 
 
@@ -263,7 +266,7 @@ def cluster_smoke_sweep(
     ray_head: RayHead, mlflow_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> ClusterSweep:
     """jobs/smoke.yaml submitted as a Ray job to the session's ``ray start`` cluster, tracked on
-    the session's MLflow server, with the cluster's metrics endpoints scraped every 2 s while it
+    the session's MLflow server, with the cluster's metrics endpoints scraped every second while it
     runs: one job for the cluster checks of test_sweep_cluster and for test_dashboards."""
     from ray.job_submission import JobStatus, JobSubmissionClient  # Ray only where it is used
     from ray.util.state import list_actors
@@ -288,7 +291,7 @@ def cluster_smoke_sweep(
         while status not in final and time.monotonic() < deadline:
             for name, samples in scrape(ray_head.temp_dir).items():
                 metrics.setdefault(name, []).extend(samples)
-            time.sleep(2)  # polling the job's state, not waiting for a result to appear
+            time.sleep(1)  # polling the job's state, not waiting for a result to appear
             status = client.get_job_status(job_id)
         if status not in final:
             client.stop_job(job_id)

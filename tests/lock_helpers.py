@@ -9,7 +9,7 @@ import pyarrow.fs
 
 from raysweep.engine.build_lock import BuildLock
 
-SETTLE, HOLD = 0.3, 0.8  # a winner holds past the other claimant's settle
+SETTLE = 0.3  # seconds a claimant waits before reading its write back
 
 
 def fsspec_local() -> pyarrow.fs.FileSystem:
@@ -21,16 +21,22 @@ def fsspec_local() -> pyarrow.fs.FileSystem:
 def claim(root: str, barrier, rounds: int, queue) -> None:
     """Race for ``root``/entry.lock ``rounds`` times; put (r, won) for each race.
 
-    Both claimants start each race together at ``barrier`` and meet again once the winner has
-    released, so a slow machine delays the races but cannot make one race see the last one's
-    lock (fixed start times did: on a loaded CI runner neither won a race)."""
+    Both claimants start each race together at ``barrier``; the winner holds the lock until both
+    have decided and releases it before the next race, so a slow machine delays the races but
+    cannot make one race see another's lock (fixed start times did: on a loaded CI runner
+    neither won). A claimant that lost sees the winner's lock; one that backed off (too slow
+    between looking and writing) sees none and tries again, as the embedding cache's builders do.
+    """
     fs = fsspec_local()
     for r in range(rounds):
         lock = BuildLock(fs, f"{root}/entry.lock", settle=SETTLE)
         barrier.wait(timeout=60)
+        deadline = time.monotonic() + 30
         won = lock.try_acquire()
+        while not won and not lock.held_by_other() and time.monotonic() < deadline:
+            won = lock.try_acquire()
         queue.put((r, won))
+        barrier.wait(timeout=60)  # both decided; the winner still holds the lock
         if won:
-            time.sleep(HOLD)
             lock.release()
-        barrier.wait(timeout=60)
+        barrier.wait(timeout=60)  # released before the next race

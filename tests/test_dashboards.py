@@ -136,7 +136,7 @@ def test_the_dashboard_can_sit_beside_rays_own(ray_head: RayHead) -> None:
 def test_every_panel_queries_a_metric_the_cluster_exports_during_a_sweep(
     cluster_smoke_sweep: ClusterSweep,
 ) -> None:
-    # what the cluster's endpoints exported while the smoke job ran on it (scraped every 2 s)
+    # what the cluster's endpoints exported while the smoke job ran on it (scraped every second)
     seen = cluster_smoke_sweep.metrics
     assert seen, "nothing was scraped during the sweep"
     missing = {

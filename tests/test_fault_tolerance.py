@@ -23,6 +23,7 @@ from sweeps import run_sweep_cli, runs_with_role, smoke_job, sweep_command, writ
 
 EXPECTED_STEPS = list(range(10, 50, 10))  # seed 10, batches of 10, budget 40, eval every round
 METRIC = "test/accuracy"
+KILL_DELAY_S = 1.0  # after one trial finished: the others are mid-way for seconds more
 
 pytestmark = pytest.mark.slow
 
@@ -127,6 +128,9 @@ def test_killed_driver_resumes_to_identical_results(tmp_path: Path, uninterrupte
             assert driver.poll() is None, "the sweep ended before it could be interrupted"
             assert time.monotonic() < deadline, "no trial finished"
             time.sleep(0.2)
+        # not in the very moment Tune saves its state for the trial that just ended: a kill
+        # inside that copy cuts the file off, which a resume refuses (tests/test_tune_state.py)
+        time.sleep(KILL_DELAY_S)
     finally:
         os.killpg(driver.pid, signal.SIGKILL)
         driver.wait()

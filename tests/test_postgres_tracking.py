@@ -33,6 +33,7 @@ EXPERIMENT = "smoke"
 EXPECTED_STEPS = list(range(10, 50, 10))  # the smoke job: seed 10, batches of 10, budget 40
 CURVES = ("n_labels", "test/accuracy", "test/worst_group_accuracy")
 KILL_DEADLINE_S = 300
+KILL_DELAY_S = 1.0  # after one trial finished: the others are mid-way for seconds more
 TRIAL_STATUSES = (
     "SELECT r.status FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
     "WHERE t.key = 'raysweep.role' AND t.value = 'trial'"
@@ -74,6 +75,9 @@ def _kill_driver_when(job_file: Path, ready: Callable[[], bool], *extra: str) ->
             assert driver.poll() is None, "the sweep ended before it could be interrupted"
             assert time.monotonic() < deadline, "no trial finished in time"
             time.sleep(0.2)
+        # not in the very moment Tune saves its state for the trial that just ended: a kill
+        # inside that copy cuts the file off, which a resume refuses (tests/test_tune_state.py)
+        time.sleep(KILL_DELAY_S)
     finally:
         os.killpg(driver.pid, signal.SIGKILL)
         driver.wait()

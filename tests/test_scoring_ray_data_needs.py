@@ -18,6 +18,8 @@ from scoring_helpers import descendants, model_and_pool
 from raysweep.data.base import ArrayInputs
 from raysweep.engine import inference
 from raysweep.engine.committee import fit_committee
+from raysweep.engine.diagnostics import diversity_of, held_stats, representativeness_of
+from raysweep.engine.diagnostics_pass import pool_batch_stats, reduces_against_batch
 from raysweep.engine.embedding_parts import read_parts
 from raysweep.engine.inference import LocalScorer, MCRequest, ScoreRequest
 from raysweep.engine.seeding import Stream, numpy_rng
@@ -114,6 +116,31 @@ def test_committee_probs_equal_the_heads_on_local_embeddings(scorer, blocks):
     # independently: the heads applied to the pool's embeddings computed in one piece
     everything = LocalScorer().outputs(model, adapter, dataset, pool, embed).embeddings
     np.testing.assert_allclose(remote.committee_probs, committee.probs(everything), rtol=1e-10)
+
+
+def test_batch_statistics_are_reduced_in_the_actors_and_equal_local(scorer, blocks):
+    model, adapter, dataset, pool = model_and_pool()
+    pool = np.sort(pool)  # as acquisition passes it
+    chosen = np.array([3, 50, 51, 130, 299])  # positions; 299 is in the partial last batch
+    assert reduces_against_batch(scorer), "else the diagnostics hold the pool's embeddings"
+    remote = pool_batch_stats(model, adapter, dataset, pool, pool[chosen], scorer, 64)
+    local = pool_batch_stats(model, adapter, dataset, pool, pool[chosen], LocalScorer(), 64)
+    assert remote.rows == local.rows == len(pool)
+    assert diversity_of(remote) == diversity_of(local)  # blocks merged in any order: same bits
+    assert representativeness_of(remote) == representativeness_of(local)
+    assert np.array_equal(remote.top_similarity, local.top_similarity)
+    # independently: the statistics of the pool's whole (P, D) matrix, held at once (float32
+    # embeddings of another request: equal to float32 precision, not to the bit)
+    embed = ScoreRequest(probs=False, embeddings=True, batch_size=64)
+    everything = LocalScorer().outputs(model, adapter, dataset, pool, embed).embeddings
+    whole = held_stats(everything, everything[chosen])
+    assert diversity_of(remote) == pytest.approx(diversity_of(whole), rel=1e-6)
+    assert representativeness_of(remote) == pytest.approx(representativeness_of(whole), rel=1e-6)
+    # and what came back from the actors was the statistics, not the embeddings
+    against = ScoreRequest(probs=False, against=everything[chosen], batch_size=64)
+    outputs = scorer.outputs(model, adapter, dataset, pool, against)
+    assert outputs.embeddings is None and outputs.probs is None
+    assert outputs.batch_stats is not None and outputs.batch_stats.rows == len(pool)
 
 
 def test_uint8_images_score_as_their_float_conversion(scorer, blocks):

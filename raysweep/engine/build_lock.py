@@ -1,9 +1,10 @@
 """One builder per cache entry on shared storage, others wait; a dead builder's lock goes stale.
 
 The lock is a small file beside the entry. On a local filesystem it is created with ``O_EXCL``
-(atomic). On object stores (no exclusive create) a claimant writes its token, waits ``settle``
-seconds and reads the file back: with read-after-write consistency only the last writer still
-sees its own token, so exactly one proceeds. The holder rewrites the file every ``heartbeat``
+(atomic). On object stores (no exclusive create) a claimant that finds no lock writes its token
+at once (within ``settle / 4`` of looking, or it backs off and looks again), waits ``settle``
+seconds and reads the file back: with read-after-write consistency every competing write lands
+inside that window and only the last writer still sees its own token, so exactly one proceeds. The holder rewrites the file every ``heartbeat``
 seconds; a lock older than ``stale_after`` (by the file's modification time, or where a
 filesystem keeps none by the time written in it) belongs to a dead builder and is broken.
 """
@@ -37,7 +38,11 @@ class BuildLock:
         self._beat: threading.Thread | None = None
 
     def try_acquire(self) -> bool:
-        """Take the lock if it is free or stale; True if this process now holds it."""
+        """Take the lock if it is free or stale; True if this process now holds it.
+
+        False also when this claimant was too slow to claim safely; the caller tries again.
+        """
+        checked = time.monotonic()
         age = self._age()
         if age is not None and age > self.stale_after:
             with contextlib.suppress(OSError, FileNotFoundError):
@@ -51,6 +56,12 @@ class BuildLock:
                 handle.write(self._content())
         else:
             if age is not None and age <= self.stale_after:
+                return False
+            # a claimant that saw no lock but writes more than ``settle`` later could overwrite
+            # a lock that another has already confirmed, and both would build: a write soon
+            # after the check lands inside every competitor's settle window, and a claimant
+            # held up between the two (a loaded machine) backs off and looks again
+            if time.monotonic() - checked > self.settle / 4:
                 return False
             self._write()
             time.sleep(self.settle)
@@ -80,8 +91,14 @@ class BuildLock:
         return json.dumps({"token": self.token, "pid": os.getpid(), "time": time.time()})
 
     def _write(self) -> None:
-        with self.fs.open_output_stream(self.path) as out:
+        # whole or not at all: written beside the lock, then moved over it. Two claimants
+        # writing the lock itself at once can interleave on a filesystem without atomic puts
+        # (local files through fsspec, network mounts): a torn file that neither can read as
+        # its own, and that blocks every builder until it goes stale
+        staging = f"{self.path}.{self.token}"
+        with self.fs.open_output_stream(staging) as out:
             out.write(self._content().encode())
+        self.fs.move(staging, self.path)
 
     def _holder(self) -> str | None:
         return self._read().get("token")

@@ -83,6 +83,10 @@ class _Held:
 
 
 class RayDataScorer:
+    # the actors reduce each block against ScoreRequest.against (BlockResult.stats, a few numbers
+    # per block): the batch diagnostics never bring the pool's embeddings back to the trial
+    reduces_against_batch = True
+
     def __init__(
         self,
         actors: int = 1,

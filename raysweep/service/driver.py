@@ -23,6 +23,7 @@ from raysweep.service.ray_session import check_resources, connect_ray, local_res
 from raysweep.service.storage import check_storage
 from raysweep.service.sweep_settings import check_resume_settings, record_settings
 from raysweep.service.trainable import FAILED_KEY
+from raysweep.service.tune_state import check_tune_states
 from raysweep.service.tuners import new_tuner, trainable
 from raysweep.spec.job import SweepJob
 from raysweep.spec.plan import Study, job_fingerprint, plan_studies, resolve_storage, sweep_id
@@ -44,6 +45,7 @@ def run_sweep(job: SweepJob, resume: bool = False) -> dict[str, Any]:
     uri = resolve_tracking_uri(job.tracking_uri)
     check_tracking_uri(uri)
     check_storage(job.storage_path)
+    check_tune_states(job)  # cheap, and a cut-off state makes the rest moot
     preflight(job)
     check_resume_settings(job, uri)
     attach = bool(os.environ.get("RAY_ADDRESS"))
