@@ -4,9 +4,10 @@ The lock is a small file beside the entry. On a local filesystem it is created w
 (atomic). On object stores (no exclusive create) a claimant that finds no lock writes its token
 at once (within ``settle / 4`` of looking, or it backs off and looks again), waits ``settle``
 seconds and reads the file back: with read-after-write consistency every competing write lands
-inside that window and only the last writer still sees its own token, so exactly one proceeds. The holder rewrites the file every ``heartbeat``
-seconds; a lock older than ``stale_after`` (by the file's modification time, or where a
-filesystem keeps none by the time written in it) belongs to a dead builder and is broken.
+inside that window and only the last writer still sees its own token, so exactly one proceeds.
+The holder rewrites the file every ``heartbeat`` seconds; a lock older than ``stale_after`` (by
+the file's modification time, or where a filesystem keeps none by the time written in it) belongs
+to a dead builder and is broken. Every write is staged beside the lock and moved over it.
 """
 
 from __future__ import annotations

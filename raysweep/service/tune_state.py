@@ -36,8 +36,8 @@ def check_tune_states(job: SweepJob) -> None:
         problem = _unreadable(filesystem, newest)
         if problem:
             raise ConfigError(
-                f"study {study.name}: Tune's saved state {newest} is {problem} (the driver was "
-                "killed while Tune was writing it), so its trials cannot be resumed; their "
+                f"study {study.name}: Tune's saved state {newest} is {problem} (as when the "
+                "driver is killed while Tune writes it), so its trials cannot be resumed; their "
                 f"finished runs are in MLflow. Move {folder} aside to run the study again"
             )
 
