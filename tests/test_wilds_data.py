@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import torch
 from helpers_wilds import TinyWaterbirds, make_tiny_waterbirds
+from PIL import Image
+from torchvision import transforms
 
 from raysweep.data import load_dataset
 from raysweep.data.wilds_datasets import build_waterbirds
@@ -55,15 +57,25 @@ def test_images_are_resized_rows_in_unit_range(tiny: TinyWaterbirds, no_download
     order = np.array([17, 0, 5, 23])  # unsorted: take must keep the order asked for
     images = dataset.inputs.take(order)
     assert isinstance(images, torch.Tensor)
-    assert images.shape == (4, 3, 20, 20) and images.dtype == torch.float32
-    assert float(images.min()) >= 0.0 and float(images.max()) <= 1.0
+    assert images.shape == (4, 3, 20, 20) and images.dtype == torch.uint8  # divided on the device
+    # what the model sees is bit for bit what torchvision's float pipeline gives the same file
+    scaled = round(20 * dataset.inputs.resize_scale)  # wilds' evaluation transform
+    reference = transforms.Compose(
+        [transforms.Resize((scaled, scaled)), transforms.CenterCrop(20), transforms.ToTensor()]
+    )
+    for row, index in enumerate(order):
+        with Image.open(dataset.inputs.paths[index]) as image:
+            expected = reference(image.convert("RGB"))
+        assert torch.equal(images[row].float().div_(255), expected)  # as timm_models.prepare
+    images = images.float() / 255
     # each image shows the colours written for its row, left half then its complement, away
     # from the seam (JPEG and resampling error stay within a few levels there)
     left = torch.from_numpy(tiny.colours[order].astype(np.float32) / 255.0)
     torch.testing.assert_close(images[..., :5].mean(dim=(2, 3)), left, atol=4 / 255, rtol=0)
     torch.testing.assert_close(images[..., -5:].mean(dim=(2, 3)), 1 - left, atol=4 / 255, rtol=0)
     assert len(dataset.inputs) == len(tiny.y)
-    assert dataset.inputs.take(np.array([], dtype=np.int64)).shape == (0, 3, 20, 20)
+    empty = dataset.inputs.take(np.array([], dtype=np.int64))
+    assert empty.shape == (0, 3, 20, 20) and empty.dtype == torch.uint8
 
 
 def test_registry_path_and_pickled_inputs(tiny: TinyWaterbirds, no_download: None) -> None:

@@ -52,7 +52,7 @@ def test_image_folder_labels_groups_splits_and_pixels(tmp_path: Path) -> None:
     np.testing.assert_array_equal(dataset.splits["test"], [9, 10, 11])
     np.testing.assert_array_equal(dataset.pool_indices, np.arange(9))
     assert dataset.inputs.paths[4] == str(tmp_path / frame["path"][4])  # for Ray Data readers
-    images = dataset.inputs.take(np.array([5, 1]))
+    images = dataset.inputs.take(np.array([5, 1])).float() / 255  # uint8 pixels
     left = torch.tensor([colour_of(5), colour_of(1)], dtype=torch.float32) / 255.0
     torch.testing.assert_close(images[..., :2].mean(dim=(2, 3)), left, atol=2 / 255, rtol=0)
 

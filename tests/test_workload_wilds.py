@@ -123,10 +123,12 @@ def test_images_stay_on_disk_and_decode_like_wilds(name: str, tiny: dict[str, Ti
     assert all(Path(p).is_absolute() and Path(p).is_file() for p in inputs.paths)
     order = np.array([3, 0, 2])  # unsorted: take must keep the order asked for
     images = inputs.take(order)
-    assert images.shape == (3, 3, 8, 8) and images.dtype == torch.float32
+    assert images.shape == (3, 3, 8, 8) and images.dtype == torch.uint8  # divided on the device
     # the left half of each image shows the colour written for that row
     left = torch.from_numpy(truth.colours[order].astype(np.float32) / 255.0)
-    torch.testing.assert_close(images[..., :2].mean(dim=(2, 3)), left, atol=4 / 255, rtol=0)
+    torch.testing.assert_close(
+        images[..., :2].float().mean(dim=(2, 3)) / 255, left, atol=4 / 255, rtol=0
+    )
     # the same file wilds' own get_input opens, through the same preprocessing
     from raysweep.data.wilds_datasets import CAMELYON17, FMOW, IWILDCAM
     from raysweep.data.wilds_layout import open_wilds

@@ -17,7 +17,8 @@ from raysweep.errors import ConfigError
 
 
 class Inputs(Protocol):
-    """Random access to raw model inputs: image tensors in [0, 1] (N, 3, H, W) or lists of strings."""
+    """Random access to raw model inputs: images (N, 3, H, W), uint8 pixels or floats in [0, 1]
+    (image adapters take both), or lists of strings."""
 
     def __len__(self) -> int: ...
 

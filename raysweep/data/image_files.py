@@ -22,11 +22,13 @@ from raysweep.errors import ConfigError, first_line
 
 
 class ImageFileInputs:
-    """Images on disk, resized to ``image_size`` on :meth:`take`: (B, 3, S, S) floats in [0, 1].
+    """Images on disk, resized to ``image_size`` on :meth:`take`: (B, 3, S, S) uint8 pixels.
 
     Each image is resized to ``resize_scale * image_size`` and centre-cropped to ``image_size``
     (the wilds/GroupDRO evaluation transform; ``resize_scale=1`` resizes straight to the size).
-    Normalisation is the model adapter's job. Picklable (no open files or executors), so Ray
+    Pixels stay uint8, as the embedded datasets' arrays do: a quarter of the bytes from the
+    decoder to the device, where the model adapter divides by 255 (the bits torchvision's
+    ``ToTensor`` gives) and normalises. Picklable (no open files or executors), so Ray
     workers can receive it.
     """
 
@@ -64,7 +66,7 @@ class ImageFileInputs:
                 [
                     transforms.Resize((scaled, scaled)),
                     transforms.CenterCrop(self.image_size),
-                    transforms.ToTensor(),  # uint8 HWC -> float CHW in [0, 1]
+                    transforms.PILToTensor(),  # uint8 HWC -> uint8 CHW
                 ]
             )
         return self._transform
@@ -85,7 +87,7 @@ class ImageFileInputs:
     def take(self, indices: np.ndarray) -> torch.Tensor:
         order = [int(i) for i in np.asarray(indices).reshape(-1)]
         if not order:
-            return torch.empty(0, 3, self.image_size, self.image_size)
+            return torch.empty(0, 3, self.image_size, self.image_size, dtype=torch.uint8)
         self._get_transform()
         if len(order) == 1 or self.num_threads == 1:
             images = [self.load(i) for i in order]
