@@ -26,9 +26,9 @@ class ImageFileInputs:
 
     Each image is resized to ``resize_scale * image_size`` and centre-cropped to ``image_size``
     (the wilds/GroupDRO evaluation transform; ``resize_scale=1`` resizes straight to the size).
-    Pixels stay uint8, as the embedded datasets' arrays do: a quarter of the bytes from the
-    decoder to the device, where the model adapter divides by 255 (the bits torchvision's
-    ``ToTensor`` gives) and normalises. Picklable (no open files or executors), so Ray
+    Pixels stay uint8 until the model adapter divides them by 255 on the device (the bits
+    torchvision's ``ToTensor`` gives) and normalises: a quarter of the bytes from the decoder to
+    the device. Picklable (no open files or executors), so Ray
     workers can receive it.
     """
 
