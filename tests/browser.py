@@ -8,15 +8,13 @@ the README's test command the whole story: it works the same on a developer's fr
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from system_packages import wait_for_install
+from system_packages import SystemPackageMissing, ensure
 
-INSTALL = "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium"
 # root in a container: Chromium's sandbox needs user namespaces it does not get there
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run")
 
@@ -24,17 +22,11 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--
 @functools.cache
 def chromium() -> str:
     """Path of the chromium binary, installing Debian's package once if it is missing."""
-    wait_for_install()  # the session's background install, when one was started
-    found = shutil.which("chromium")
-    if found:
-        return found
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.fail(f"these tests need Debian's chromium: run `{INSTALL}` as root")
-    done = subprocess.run(["bash", "-c", INSTALL], capture_output=True, text=True, timeout=900)
-    found = shutil.which("chromium")
-    if done.returncode != 0 or not found:
-        pytest.fail(f"installing chromium failed ({done.returncode}): {done.stderr[-500:]}")
-    return found
+    try:
+        ensure("chromium")
+    except SystemPackageMissing as missing:
+        pytest.fail(str(missing))
+    return shutil.which("chromium") or "chromium"
 
 
 def _run(url: str, *extra: str, budget_ms: int, width: int, height: int) -> str:

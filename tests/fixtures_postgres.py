@@ -21,11 +21,10 @@ from pathlib import Path
 
 import psycopg
 from conftest import free_port, short_tmp_dir, stop_process_group
-from system_packages import wait_for_install
+from system_packages import POSTGRES_BIN_ROOT, SystemPackageMissing, ensure
 
-DEBIAN_BIN_ROOT = Path("/usr/lib/postgresql")  # Debian keeps initdb and postgres off PATH
+DEBIAN_BIN_ROOT = POSTGRES_BIN_ROOT
 SUPERUSER = "postgres"
-INSTALL_TIMEOUT_S = 600
 START_TIMEOUT_S = 60
 
 
@@ -54,33 +53,15 @@ def _newest_debian_bin_dir() -> Path | None:
     return max(found, key=lambda p: int(re.sub(r"\D", "", p.parent.name) or 0))
 
 
-def install_postgresql() -> None:
-    """``apt-get install postgresql`` without Debian's default cluster (nothing starts on 5432)."""
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise PostgresUnavailable(
-            "PostgreSQL is not installed and installing it needs root and apt-get: "
-            "run `apt-get install postgresql` first"
-        )
-    no_default_cluster = Path("/etc/postgresql-common/createcluster.d/raysweep-tests.conf")
-    no_default_cluster.parent.mkdir(parents=True, exist_ok=True)
-    no_default_cluster.write_text("create_main_cluster = false\n")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (
-        ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"],
-    ):
-        subprocess.run(command, env=env, check=True, capture_output=True, timeout=INSTALL_TIMEOUT_S)
-
-
 def postgres_bin_dir() -> Path:
     """Where ``initdb`` and ``postgres`` live, installing Debian's package first if needed."""
-    wait_for_install()  # the session's background install, when one was started
+    try:
+        ensure("postgresql")  # waits for the session's background install, when one was started
+    except SystemPackageMissing as missing:
+        raise PostgresUnavailable(str(missing)) from None
     found = _newest_debian_bin_dir()
     if found is None and shutil.which("initdb"):
         found = Path(shutil.which("initdb") or "").resolve().parent
-    if found is None:
-        install_postgresql()
-        found = _newest_debian_bin_dir()
     if found is None:
         raise PostgresUnavailable(
             f"apt-get installed postgresql but no initdb under {DEBIAN_BIN_ROOT}"

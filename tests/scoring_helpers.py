@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -74,4 +75,14 @@ def descendants(root: int) -> list[int]:
         children = parents.get(todo.pop(), [])
         found += children
         todo += children
+    return found
+
+
+def scoring_actor_pids() -> set[int]:
+    """The scoring actors of *this* test's Ray (descendants of this process, from /proc)."""
+    found = set()
+    for pid in descendants(os.getpid()):
+        with contextlib.suppress(OSError):
+            if b"BlockScorer" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.add(pid)
     return found

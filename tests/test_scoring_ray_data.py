@@ -3,19 +3,17 @@ actor changes nothing. Ray runs locally on 2 CPUs (never ``ray stop``)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-from pathlib import Path
 
 import numpy as np
 import pytest
 import ray
 from scoring_helpers import (
     STRATEGIES,
-    descendants,
     model_and_pool,
     reference_selection,
+    scoring_actor_pids,
     streamed_request,
 )
 
@@ -61,16 +59,6 @@ def test_full_outputs_are_bitwise_those_of_the_local_scorer(local_ray, monkeypat
     assert np.array_equal(remote.embeddings, local.embeddings)
 
 
-def _scoring_actor_pids() -> list[int]:
-    """The scoring actors of *this* test's Ray (descendants of this process, from /proc)."""
-    found = []
-    for pid in descendants(os.getpid()):
-        with contextlib.suppress(OSError):
-            if b"BlockScorer" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                found.append(pid)
-    return found
-
-
 def test_a_killed_actor_changes_nothing(local_ray, monkeypatch):
     monkeypatch.setattr(inference, "BLOCK_ROWS", 64)  # many small blocks: the kill lands mid-round
     model, adapter, dataset, pool = model_and_pool(n=6000)
@@ -85,14 +73,14 @@ def test_a_killed_actor_changes_nothing(local_ray, monkeypatch):
         # worker mid-round, at a point that does not depend on the machine's speed
         for result in unsent_map(self, setup, blocks):
             if not killed:
-                (pid,) = _scoring_actor_pids()
+                (pid,) = scoring_actor_pids()
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
             yield result
 
     monkeypatch.setattr(ScoringActors, "map", map_killing_after_the_first_block)
     outputs = RayDataScorer(actors=1).outputs(model, adapter, dataset, pool, request)
-    restarted = [pid for pid in _scoring_actor_pids() if pid not in killed]
+    restarted = [pid for pid in scoring_actor_pids() if pid not in killed]
     assert killed, "the actor finished before it could be killed: make the pool bigger"
     assert restarted, "no actor took over the killed one's blocks"
     assert outputs.top.positions.tolist() == expected.top.positions.tolist()

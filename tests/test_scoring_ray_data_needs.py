@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import ray
 import torch
-from scoring_helpers import descendants, model_and_pool
+from scoring_helpers import model_and_pool, scoring_actor_pids
 
 from raysweep.data.base import ArrayInputs
 from raysweep.engine import inference
@@ -48,26 +48,14 @@ def blocks(monkeypatch):
     monkeypatch.setattr(inference, "BLOCK_ROWS", 96)
 
 
-def _scoring_pids() -> set[int]:
-    found = set()
-    for pid in descendants(os.getpid()):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                if b"BlockScorer" in cmdline.read():
-                    found.add(pid)
-        except OSError:
-            continue
-    return found
-
-
 def test_actors_live_across_requests(scorer, blocks):
     model, adapter, dataset, pool = model_and_pool()
     request = ScoreRequest(probs=True, batch_size=64)
     first = scorer.outputs(model, adapter, dataset, pool, request)
-    pids = _scoring_pids()
+    pids = scoring_actor_pids()
     assert len(pids) == 2
     again = scorer.outputs(model, adapter, dataset, pool[::-1], request)
-    assert _scoring_pids() == pids, "a second request started new actors"
+    assert scoring_actor_pids() == pids, "a second request started new actors"
     assert np.array_equal(again.probs, first.probs[::-1])
     assert np.array_equal(
         first.probs, LocalScorer().outputs(model, adapter, dataset, pool, request).probs
@@ -199,7 +187,7 @@ def test_embedding_pass_writes_the_local_embeddings_then_close_cleans_up(scorer,
     and ``close`` deletes the inputs shared in /dev/shm."""
     model, adapter, dataset, pool = model_and_pool()
     scorer.outputs(model, adapter, dataset, pool[:10], ScoreRequest(batch_size=64))
-    pids, shm = _scoring_pids(), scorer._held.inputs[1].path
+    pids, shm = scoring_actor_pids(), scorer._held.inputs[1].path
     assert pids and shm is not None and os.path.exists(shm)
     every = np.random.default_rng(2).permutation(len(dataset.labels))  # unsorted, as the pool
     request = ScoreRequest(probs=False, sink=str(tmp_path / "remote"), batch_size=64)
@@ -211,7 +199,7 @@ def test_embedding_pass_writes_the_local_embeddings_then_close_cleans_up(scorer,
     assert np.array_equal(written[every], expected)
     scorer.close()
     deadline = time.monotonic() + 20
-    while _scoring_pids() & pids and time.monotonic() < deadline:
+    while scoring_actor_pids() & pids and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not _scoring_pids() & pids, "the long-lived actors outlived the scorer"
+    assert not scoring_actor_pids() & pids, "the long-lived actors outlived the scorer"
     assert not os.path.exists(shm), "close() left the shared inputs in /dev/shm"

@@ -19,7 +19,7 @@ from raysweep.spec.job import SweepJob
 from raysweep.spec.plan import plan_studies, resolve_storage
 
 TUNER_FILE = "tuner.pkl"  # what Tuner.can_restore looks for
-STATE_GLOB_PREFIX, STATE_SUFFIX = "experiment_state-", ".json"
+STATE_PREFIX, STATE_SUFFIX = "experiment_state-", ".json"
 
 
 def check_tune_states(job: SweepJob) -> None:
@@ -49,7 +49,7 @@ def _newest_state(filesystem: pyarrow.fs.FileSystem, folder: str) -> str | None:
         info.path
         for info in infos
         if info.type == pyarrow.fs.FileType.File
-        and info.base_name.startswith(STATE_GLOB_PREFIX)
+        and info.base_name.startswith(STATE_PREFIX)
         and info.base_name.endswith(STATE_SUFFIX)
     )
     return states[-1] if states else None
